@@ -1,0 +1,34 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { defineConfig } from 'vitest/config';
+
+/** One Vitest project per workspace package, named after its folder. */
+const workspaceDirs = ['packages', 'services'].flatMap((group) =>
+  existsSync(group)
+    ? readdirSync(group)
+        .map((name) => join(group, name))
+        .filter((dir) => existsSync(join(dir, 'package.json')))
+    : [],
+);
+
+export default defineConfig({
+  // Resolve sibling packages to their TypeScript sources (the `source` export condition), so
+  // tests never need a build first.
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'] } },
+  test: {
+    // Integration suites talk to the real PostgreSQL and NATS; they raise this explicitly.
+    testTimeout: 5_000,
+    hookTimeout: 30_000,
+    setupFiles: [join(import.meta.dirname, 'vitest.setup.ts')],
+    projects: workspaceDirs.map((dir) => ({
+      extends: true,
+      test: {
+        name: dir.split('/')[1],
+        root: dir,
+        include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+      },
+    })),
+  },
+});
