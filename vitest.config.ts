@@ -22,13 +22,17 @@ export default defineConfig({
     testTimeout: 5_000,
     hookTimeout: 30_000,
     setupFiles: [join(import.meta.dirname, 'vitest.setup.ts')],
-    projects: workspaceDirs.map((dir) => ({
-      extends: true,
-      test: {
-        name: dir.split('/')[1],
-        root: dir,
-        include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-      },
-    })),
+    projects: [
+      ...workspaceDirs.map((dir) => ({
+        extends: true,
+        test: {
+          name: dir.split('/')[1],
+          root: dir,
+          include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+        },
+      })),
+      // Whole-repository checks: deployment manifests, README, workspace layout.
+      { extends: true, test: { name: 'repo', root: '.', include: ['test/**/*.test.ts'] } },
+    ],
   },
 });

@@ -1,3 +1,4 @@
+/* eslint-disable no-console -- this file guards console.* itself */
 // Tests must not write to the console: output belongs to injected loggers that tests assert on.
 // A stray console.* is a bug (a log line that bypassed pino, or a forgotten debug print).
 import { afterEach, beforeEach } from 'vitest';
