@@ -30,5 +30,10 @@ export default tseslint.config(
     files: ['scripts/**', '.ci/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // Plain Node scripts (config files, CI helpers) are not type-checked by tsc.
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
   prettier,
 );

@@ -10,13 +10,13 @@
  * overlapping stream subjects (JetStream refuses two streams capturing the same subject).
  */
 
-/** Characters allowed inside one subject token (ids, event names, origins). */
-const TOKEN = /^[a-z0-9][a-z0-9_-]*$/;
+/** Characters allowed inside one subject token (event names, origins, prefixes). */
+export const TOKEN_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 /** Ids from providers (Twilio `CA…` SIDs, UUIDs) may carry uppercase; still no `.`/`*`/`>`/space. */
-const ID_TOKEN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+export const ID_TOKEN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 
 /** Throws a `TypeError` naming the token when it cannot be one subject token. */
-export function assertToken(kind: string, value: string, pattern: RegExp = TOKEN): string {
+export function assertToken(kind: string, value: string, pattern: RegExp = TOKEN_PATTERN): string {
   if (
     typeof value !== 'string' ||
     value.length === 0 ||
@@ -60,6 +60,51 @@ export const CAMPAIGN_EVENT_TYPES = Object.values(CampaignEventType) as [
   CampaignEventType,
   ...CampaignEventType[],
 ];
+
+/** What a concrete subject is for; the registry maps each kind to its payload schema. */
+export const SubjectKind = {
+  CallEvent: 'call-event',
+  CallRequest: 'call-request',
+  CampaignEvent: 'campaign-event',
+  CallControl: 'call-control',
+  SipOffer: 'sip-offer',
+  ToolExecute: 'tool-execute',
+  HandoffTransfer: 'handoff-transfer',
+  HumanAgentNotify: 'human-agent-notify',
+} as const;
+export type SubjectKind = (typeof SubjectKind)[keyof typeof SubjectKind];
+
+/**
+ * A concrete subject split into its kind and tokens. Event tokens are returned as found (not
+ * checked against {@link CallEventType}); the registry decides whether it knows them.
+ */
+export type ParsedSubject =
+  | { readonly kind: 'call-event'; readonly callId: string; readonly event: string }
+  | { readonly kind: 'call-request'; readonly origin: string }
+  | { readonly kind: 'campaign-event'; readonly campaignId: string; readonly event: string }
+  | { readonly kind: 'call-control'; readonly callId: string }
+  | { readonly kind: 'sip-offer' }
+  | { readonly kind: 'tool-execute' }
+  | { readonly kind: 'handoff-transfer' }
+  | { readonly kind: 'human-agent-notify'; readonly agentId: string };
+
+function parseTokens(t: readonly string[]): ParsedSubject | null {
+  if (t.some((token) => token.length === 0)) return null;
+  const [a = '', b = '', c = ''] = t;
+  if (t.length === 3 && a === 'calls') return { kind: 'call-event', callId: b, event: c };
+  if (t.length === 2 && a === 'call-requests') return { kind: 'call-request', origin: b };
+  if (t.length === 3 && a === 'campaigns') {
+    return { kind: 'campaign-event', campaignId: b, event: c };
+  }
+  if (t.length === 2 && a === 'call-control') return { kind: 'call-control', callId: b };
+  if (t.length === 2 && a === 'call-bridge' && b === 'sip-offer') return { kind: 'sip-offer' };
+  if (t.length === 2 && a === 'tool-runner' && b === 'execute') return { kind: 'tool-execute' };
+  if (t.length === 2 && a === 'handoff' && b === 'transfer') return { kind: 'handoff-transfer' };
+  if (t.length === 3 && a === 'human-agents' && c === 'notify') {
+    return { kind: 'human-agent-notify', agentId: b };
+  }
+  return null;
+}
 
 /** JetStream retention of each stream: events are kept by limits, call requests are a work queue. */
 export type StreamRetention = 'limits' | 'workqueue';
@@ -123,9 +168,10 @@ function buildSubjects(p: string) {
   return {
     /** `calls.<callId>.<event>`: one call event (JetStream CALLS). */
     callEvent: (callId: string, event: CallEventType) =>
-      `${calls}.${assertToken('callId', callId, ID_TOKEN)}.${assertToken('event', event)}`,
+      `${calls}.${assertToken('callId', callId, ID_TOKEN_PATTERN)}.${assertToken('event', event)}`,
     /** `calls.<callId>.>`: every event of one call. */
-    callEventsOf: (callId: string) => `${calls}.${assertToken('callId', callId, ID_TOKEN)}.>`,
+    callEventsOf: (callId: string) =>
+      `${calls}.${assertToken('callId', callId, ID_TOKEN_PATTERN)}.>`,
     /** `calls.*.<event>`: one event type across all calls (e.g. `calls.*.ended`). */
     callEventsOfType: (event: CallEventType) => `${calls}.*.${assertToken('event', event)}`,
     /** `calls.>`: everything the CALLS stream captures. */
@@ -135,12 +181,13 @@ function buildSubjects(p: string) {
     allCallRequests: `${p}call-requests.>`,
     /** `campaigns.<campaignId>.<event>`. */
     campaignEvent: (campaignId: string, event: CampaignEventType) =>
-      `${p}campaigns.${assertToken('campaignId', campaignId, ID_TOKEN)}.${assertToken('event', event)}`,
+      `${p}campaigns.${assertToken('campaignId', campaignId, ID_TOKEN_PATTERN)}.${assertToken('event', event)}`,
     campaignEventsOf: (campaignId: string) =>
-      `${p}campaigns.${assertToken('campaignId', campaignId, ID_TOKEN)}.>`,
+      `${p}campaigns.${assertToken('campaignId', campaignId, ID_TOKEN_PATTERN)}.>`,
     allCampaignEvents: `${p}campaigns.>`,
     /** `call-control.<callId>`: request/reply to the bridge that owns the call (core NATS, not stored). */
-    callControl: (callId: string) => `${p}call-control.${assertToken('callId', callId, ID_TOKEN)}`,
+    callControl: (callId: string) =>
+      `${p}call-control.${assertToken('callId', callId, ID_TOKEN_PATTERN)}`,
     /** `call-bridge.sip-offer`: SIP offers, served by bridges in one queue group. */
     sipOffer: `${p}call-bridge.sip-offer`,
     /** `tool-runner.execute`. */
@@ -149,13 +196,21 @@ function buildSubjects(p: string) {
     handoffTransfer: `${p}handoff.transfer`,
     /** `human-agents.<agentId>.notify`: pub/sub to one human agent's dashboard. */
     humanAgentNotify: (agentId: string) =>
-      `${p}human-agents.${assertToken('agentId', agentId, ID_TOKEN)}.notify`,
+      `${p}human-agents.${assertToken('agentId', agentId, ID_TOKEN_PATTERN)}.notify`,
     /** Split a call event subject into its id and event; `null` when it is not one. */
     parseCallEvent: (subject: string): { callId: string; event: string } | null => {
       if (!subject.startsWith(`${calls}.`)) return null;
       const rest = subject.slice(calls.length + 1).split('.');
       if (rest.length !== 2 || !rest[0] || !rest[1]) return null;
       return { callId: rest[0], event: rest[1] };
+    },
+    /**
+     * Split any subject of this namespace into its kind and ids; `null` when it belongs to
+     * another namespace or is not one of ours. Wildcard subjects are not parsed.
+     */
+    parse: (subject: string): ParsedSubject | null => {
+      if (p !== '' && !subject.startsWith(p)) return null;
+      return parseTokens(subject.slice(p.length).split('.'));
     },
   };
 }

@@ -1,0 +1,296 @@
+/**
+ * Validated configuration from environment variables (STYLE.md 6.5).
+ *
+ * Each service declares one zod schema (usually `baseServiceEnv(...).extend({...})`) and calls
+ * {@link parseConfig} once in `main.ts`. A bad value stops the process with one line naming every
+ * bad variable, and secret values never appear in that line. This is the only module that reads
+ * `process.env`, and only when {@link parseConfig} is called, never at import time.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+import { z } from 'zod';
+
+import { createNames } from '@app/contracts';
+
+import { ConfigError, type ConfigIssue } from './errors.js';
+
+/**
+ * A strict boolean: only `true`, `false`, `1` or `0` (so a typo such as `ture` fails instead of
+ * silently meaning `false`). The caller adds the default: `boolEnv.default(false)`.
+ */
+export const boolEnv = z
+  .enum(['true', 'false', '1', '0'], { error: 'expected one of true, false, 1, 0' })
+  .transform((v) => v === 'true' || v === '1');
+
+/** Options of {@link intEnv}. */
+export interface IntEnvOptions {
+  /** Smallest accepted value. @defaultValue `Number.MIN_SAFE_INTEGER` */
+  min?: number;
+  /** Largest accepted value. @defaultValue `Number.MAX_SAFE_INTEGER` */
+  max?: number;
+  /** Value when the variable is unset; `undefined` makes the variable required. */
+  default?: number;
+}
+
+/**
+ * A decimal integer (`"42"`, coerced to a number) within `[min, max]`.
+ *
+ * @throws RangeError when `default` is outside `[min, max]`.
+ */
+export function intEnv(opts: IntEnvOptions = {}) {
+  const min = opts.min ?? Number.MIN_SAFE_INTEGER;
+  const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+  const expected =
+    opts.min === undefined && opts.max === undefined
+      ? 'expected an integer'
+      : opts.max === undefined
+        ? `expected an integer >= ${min}`
+        : `expected an integer between ${min} and ${max}`;
+  const fallback = opts.default;
+  if (
+    fallback !== undefined &&
+    (!Number.isSafeInteger(fallback) || fallback < min || fallback > max)
+  ) {
+    throw new RangeError(`default ${fallback} is not valid: ${expected}`);
+  }
+  const schema = z.unknown().transform((value, ctx): number => {
+    const n =
+      typeof value === 'number'
+        ? value
+        : typeof value === 'string' && /^\s*-?\d+\s*$/.test(value)
+          ? Number(value)
+          : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: expected });
+      return z.NEVER;
+    }
+    return n;
+  });
+  return fallback === undefined ? schema : schema.default(fallback);
+}
+
+/**
+ * A TCP port, `1`–`65535`, coerced from its decimal string.
+ *
+ * @param defaultPort - Used when the variable is unset.
+ * @throws RangeError when `defaultPort` is not a valid port.
+ */
+export function port(defaultPort: number) {
+  return intEnv({ min: 1, max: 65535, default: defaultPort });
+}
+
+/** pino level names. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** `LOG_LEVEL`: one of {@link LOG_LEVELS}. @defaultValue `'info'` */
+export const logLevelEnv = z
+  .enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` })
+  .default('info');
+
+function urlWithProtocol(value: string, protocols: readonly string[]): boolean {
+  try {
+    const url = new URL(value);
+    return protocols.includes(url.protocol) && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+function validNatsPrefix(prefix: string): boolean {
+  try {
+    createNames(prefix);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Options of {@link baseServiceEnv}. */
+export interface BaseServiceEnvOptions {
+  /** Default of `HTTP_PORT` for this service. */
+  httpPort: number;
+}
+
+/**
+ * The variables every service reads. Extend it with the service's own:
+ * `baseServiceEnv({ httpPort: 8080 }).extend({ TWILIO_AUTH_TOKEN: z.string() })`.
+ *
+ * @throws RangeError when `httpPort` is not a valid port.
+ */
+export function baseServiceEnv({ httpPort }: BaseServiceEnvOptions) {
+  return z.object({
+    /** Runtime mode; `production` turns off dev conveniences. */
+    NODE_ENV: z
+      .enum(['development', 'test', 'production'], {
+        error: 'expected one of development, test, production',
+      })
+      .default('development'),
+    /** Minimum pino level written. */
+    LOG_LEVEL: logLevelEnv,
+    /** Interface the HTTP server binds; `0.0.0.0` so Kubernetes probes reach it. */
+    HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+    /** Port of the HTTP server (API, webhooks, `/healthz`, `/readyz`, `/metrics`). */
+    HTTP_PORT: port(httpPort),
+    /** NATS servers, comma-separated `nats://` or `tls://` URLs; parsed into a list. */
+    NATS_URL: z
+      .string()
+      .default('nats://127.0.0.1:4222')
+      .transform((value, ctx): string[] => {
+        const urls = value
+          .split(',')
+          .map((u) => u.trim())
+          .filter((u) => u !== '');
+        if (urls.length === 0 || !urls.every((u) => urlWithProtocol(u, ['nats:', 'tls:']))) {
+          ctx.addIssue({
+            code: 'custom',
+            message: 'expected comma-separated nats:// or tls:// URLs',
+          });
+          return z.NEVER;
+        }
+        return urls;
+      }),
+    /** Namespace of every subject, stream and bucket (`createNames`); `''` for none. */
+    NATS_PREFIX: z.string().default('').refine(validNatsPrefix, {
+      message: 'expected one lowercase token ([a-z0-9][a-z0-9_-]*) or empty',
+    }),
+    /** PostgreSQL connection string; required, never logged. */
+    DATABASE_URL: z.string().refine((v) => urlWithProtocol(v, ['postgres:', 'postgresql:']), {
+      message: 'expected a postgres:// or postgresql:// URL',
+    }),
+    /** Maximum connections in this process's PostgreSQL pool. */
+    DATABASE_POOL_MAX: intEnv({ min: 1, max: 1000, default: 10 }),
+    /** OTLP/HTTP collector base URL (`http://otel-collector:4318`); unset = no export. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: z
+      .string()
+      .refine((v) => urlWithProtocol(v, ['http:', 'https:']), {
+        message: 'expected an http:// or https:// URL',
+      })
+      .optional(),
+    /** Deadline for the graceful shutdown after SIGTERM, in ms; keep it below the pod's grace period. */
+    SHUTDOWN_TIMEOUT_MS: intEnv({ min: 0, max: 3_600_000, default: 10_000 }),
+    /** Pod (instance) name, used in logs, metrics labels and the NATS connection name. */
+    POD_NAME: z
+      .string()
+      .min(1)
+      .default(() => hostname()),
+  });
+}
+
+/** The parsed result of {@link baseServiceEnv}. */
+export type BaseServiceConfig = z.output<ReturnType<typeof baseServiceEnv>>;
+
+/** Names whose values are never printed, in errors or logs. */
+const SECRET_NAME = /SECRET|TOKEN|KEY|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|DATABASE_URL|DSN/i;
+
+/** Whether the value of `variable` must never be printed. URLs carrying credentials are secret too. */
+export function isSecretVariable(variable: string, value?: unknown): boolean {
+  if (SECRET_NAME.test(variable)) return true;
+  return typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/\s]*@/i.test(value);
+}
+
+/** Env as read from files and the environment; empty strings count as unset. */
+type Env = Record<string, string | undefined>;
+
+function schemaKeys(schema: z.ZodType): string[] | undefined {
+  return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+}
+
+/**
+ * Applies `X_FILE`: when `X` is unset and `X_FILE` names a file (a Kubernetes Secret mount),
+ * `X` becomes the file's content without its trailing newline.
+ */
+function resolveEnv(
+  schema: z.ZodType,
+  env: Env,
+): { values: Env; fromFile: Set<string>; issues: ConfigIssue[] } {
+  const values: Env = {};
+  for (const [k, v] of Object.entries(env)) values[k] = v === '' ? undefined : v;
+  const fromFile = new Set<string>();
+  const issues: ConfigIssue[] = [];
+  const keys =
+    schemaKeys(schema) ??
+    Object.keys(values)
+      .filter((k) => k.endsWith('_FILE'))
+      .map((k) => k.slice(0, -'_FILE'.length));
+  for (const key of keys) {
+    const file = values[`${key}_FILE`];
+    if (values[key] !== undefined || file === undefined) continue;
+    try {
+      values[key] = readFileSync(file, 'utf8').replace(/[\r\n]+$/, '');
+      fromFile.add(key);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      issues.push({ variable: `${key}_FILE`, message: `cannot read file "${file}" (${code})` });
+    }
+  }
+  return { values, fromFile, issues };
+}
+
+function describeValue(variable: string, value: unknown, fromFile: boolean): string {
+  if (fromFile || isSecretVariable(variable, value)) return ' (value hidden)';
+  const text = String(value);
+  // JSON quoting keeps the message on one line even when the value holds a newline.
+  return ` (got ${JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text)})`;
+}
+
+/** Recursively freezes plain objects and arrays. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Validates `env` against `schema` and returns the deep-frozen result.
+ *
+ * Before validation, empty strings count as unset and every `X_FILE` whose `X` is unset is read
+ * into `X`. Every problem is collected (not just the first), and none of the messages contains a
+ * secret value (see {@link isSecretVariable}; values read from files are always hidden).
+ *
+ * @param env - The environment to read. @defaultValue `process.env`
+ * @throws ConfigError listing every invalid variable in a one-line message.
+ */
+export function parseConfig<S extends z.ZodType>(
+  schema: S,
+  env: Env = process.env,
+): Readonly<z.output<S>> {
+  const { values, fromFile, issues } = resolveEnv(schema, env);
+  const result = schema.safeParse(values);
+  if (result.success && issues.length === 0) return deepFreeze(result.data);
+  for (const issue of result.error?.issues ?? []) {
+    const variable = issue.path.length > 0 ? issue.path.map(String).join('.') : '(config)';
+    const raw = values[String(issue.path[0])];
+    if (issue.path.length > 0 && raw === undefined) {
+      issues.push({ variable, message: 'required' });
+    } else {
+      const got =
+        issue.path.length === 1 ? describeValue(variable, raw, fromFile.has(variable)) : '';
+      issues.push({ variable, message: `${issue.message}${got}` });
+    }
+  }
+  throw new ConfigError(issues);
+}
+
+/**
+ * The one-line text to print when start-up fails: the {@link ConfigError} message, or the
+ * message of any other error.
+ */
+export function formatConfigError(err: unknown): string {
+  if (err instanceof ConfigError) return err.message.replace(/[\r\n]+/g, ' ');
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * A copy of a parsed config that is safe to log: secret values (by name, or URLs with
+ * credentials) become `'[REDACTED]'`.
+ */
+export function redactConfig<T extends object>(config: T): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    out[k] = isSecretVariable(k, v) ? '[REDACTED]' : v;
+  }
+  return out;
+}

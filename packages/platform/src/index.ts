@@ -1,0 +1,77 @@
+export {
+  AppError,
+  ConfigError,
+  ProviderError,
+  SystemError,
+  UserError,
+  type AppErrorOptions,
+  type ConfigIssue,
+  type ProviderErrorOptions,
+} from './errors.js';
+export {
+  baseServiceEnv,
+  boolEnv,
+  formatConfigError,
+  intEnv,
+  isSecretVariable,
+  LOG_LEVELS,
+  logLevelEnv,
+  parseConfig,
+  port,
+  redactConfig,
+  type BaseServiceConfig,
+  type BaseServiceEnvOptions,
+  type IntEnvOptions,
+} from './config.js';
+export {
+  callLogger,
+  createLogger,
+  maskPhone,
+  REDACTED,
+  type CallLogBindings,
+  type CreateLoggerOptions,
+  type Logger,
+} from './logger.js';
+export {
+  extractTraceContext,
+  injectTraceHeaders,
+  startTelemetry,
+  type Telemetry,
+  type TelemetryOptions,
+} from './telemetry.js';
+export {
+  connectNats,
+  natsHealthCheck,
+  provisionJetStream,
+  type ConnectNatsOptions,
+  type NatsHealthCheckOptions,
+  type ProvisionAction,
+  type ProvisionResult,
+} from './nats.js';
+export {
+  checkReadiness,
+  createMetricsRegistry,
+  registerHealthRoutes,
+  type CheckReport,
+  type CheckResult,
+  type HealthCheck,
+  type HealthRoutesOptions,
+  type MetricsRegistryOptions,
+  type ReadinessReport,
+} from './health.js';
+export {
+  installShutdown,
+  type InstallShutdownOptions,
+  type ShutdownHandle,
+  type ShutdownStep,
+} from './shutdown.js';
+
+export type { Capacity } from './health.js';
+export { readPackageVersion } from './package-version.js';
+export {
+  loadConfigOrExit,
+  runService,
+  type RunningService,
+  type ServiceContext,
+  type ServiceDefinition,
+} from './service-runtime.js';

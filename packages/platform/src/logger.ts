@@ -1,0 +1,180 @@
+/**
+ * The pino root logger of a process (STYLE.md 6.7).
+ *
+ * JSON to stdout, ISO timestamps, `base: { service, version, pod }`. Secrets are redacted by
+ * path, everything under `pii` is redacted unless the operator opts in, and phone numbers under
+ * the usual keys are masked even then. Build it once in `main.ts` and inject it; give each unit of
+ * work a child ({@link callLogger}, `log.child({ campaignId })`).
+ */
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import { pino } from 'pino';
+
+/** The logger type used across the codebase. */
+export type Logger = pino.Logger;
+
+/** What replaces a redacted value. */
+export const REDACTED = '[REDACTED]';
+
+/**
+ * Keys whose values are secrets, at the top level and up to two levels deep (`*.key`,
+ * `*.*.key`). Config objects are covered by their variable names.
+ */
+const SECRET_KEYS = [
+  'authorization',
+  'Authorization',
+  'cookie',
+  'Cookie',
+  'set-cookie',
+  'password',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'authToken',
+  'apiKey',
+  'api_key',
+  'secret',
+  'clientSecret',
+  'webhookSecret',
+  'databaseUrl',
+  'DATABASE_URL',
+  'TWILIO_AUTH_TOKEN',
+  'TWILIO_API_SECRET',
+  'OPENAI_API_KEY',
+  'OPENAI_WEBHOOK_SECRET',
+  'API_KEY',
+] as const;
+
+/**
+ * Keys whose values are phone numbers (ours and Twilio's form parameters): masked with
+ * {@link maskPhone} wherever they appear up to two levels deep, `pii` included.
+ */
+const PHONE_KEYS = [
+  'from',
+  'to',
+  'phone',
+  'phoneNumber',
+  'caller',
+  'callee',
+  'From',
+  'To',
+  'Caller',
+  'Called',
+] as const;
+const PHONE_KEY_SET: ReadonlySet<string> = new Set(PHONE_KEYS);
+
+function depthPaths(keys: readonly string[]): string[] {
+  // Bracket notation keeps keys such as `set-cookie` valid redaction paths.
+  const seg = (k: string) => (/^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `["${k}"]`);
+  return keys.flatMap((k) => {
+    const s = seg(k);
+    return [s.startsWith('.') ? k : s, `*${s}`, `*.*${s}`];
+  });
+}
+
+/** A phone-like value: optional `+`, then 7–15 digits, allowing common separators. */
+const PHONE = /^\+?[0-9][0-9 ().-]{5,}[0-9]$/;
+/** An E.164 number inside a longer string (`sip:+14155551234@trunk`, `client:+1...`). */
+const EMBEDDED_E164 = /\+[0-9]{7,15}/g;
+
+/**
+ * Masks a phone number, keeping the `+`, the first 4 digits and the last 2:
+ * `maskPhone('+14155551234') === '+1415*****34'`. Separators are dropped. Values that are not
+ * phone numbers (7–15 digits) are returned unchanged.
+ */
+export function maskPhone(value: string): string {
+  if (!PHONE.test(value)) return value;
+  const digits = value.replace(/[^0-9]/g, '');
+  if (digits.length < 7 || digits.length > 15) return value;
+  const plus = value.startsWith('+') ? '+' : '';
+  return `${plus}${digits.slice(0, 4)}${'*'.repeat(digits.length - 6)}${digits.slice(-2)}`;
+}
+
+/** Masks a whole phone value, or E.164 numbers embedded in a longer string (SIP URIs). */
+function maskPhoneValue(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const whole = maskPhone(value);
+  return whole !== value ? whole : value.replace(EMBEDDED_E164, (m) => maskPhone(m));
+}
+
+/** Options of {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** Service name, e.g. `'call-bridge'`; in every line as `service`. */
+  service: string;
+  /** Service version; in every line as `version`. */
+  version: string;
+  /** Minimum level. @defaultValue `'info'` */
+  level?: pino.LevelWithSilentOrString;
+  /** Where lines go; tests pass a stream to assert on. @defaultValue stdout (synchronous) */
+  destination?: pino.DestinationStream;
+  /** Pod (instance) name; in every line as `pod`. @defaultValue `undefined` (omitted) */
+  pod?: string;
+  /**
+   * Log `pii.*` in clear (phone numbers stay masked). Only for a debugging session someone
+   * explicitly opted into. @defaultValue `false`
+   */
+  logPii?: boolean;
+  /** Extra redaction paths (pino syntax), e.g. `['*.twilioSignature']`. @defaultValue `[]` */
+  redactPaths?: readonly string[];
+  /**
+   * Add `traceId` and `spanId` of the active OpenTelemetry span to every line.
+   * @defaultValue `true`
+   */
+  traceIds?: boolean;
+}
+
+/** `traceId`/`spanId` of the active span, so log lines join their trace. */
+function traceMixin(): Record<string, string> {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const sc = span.spanContext();
+  return isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : {};
+}
+
+/**
+ * Builds the root logger of a process.
+ *
+ * @example
+ * ```ts
+ * const log = createLogger({ service: 'gateway', version: '1.2.0', pod: config.POD_NAME });
+ * log.info({ pii: { from } }, 'call received'); // "pii":"[REDACTED]"
+ * ```
+ */
+export function createLogger(opts: CreateLoggerOptions): Logger {
+  const paths = [
+    ...depthPaths(SECRET_KEYS),
+    'req.headers.authorization',
+    'req.headers.cookie',
+    ...(opts.logPii ? [] : ['pii', '*.pii']),
+    ...depthPaths(PHONE_KEYS),
+    ...(opts.redactPaths ?? []),
+  ];
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: { service: opts.service, version: opts.version, pod: opts.pod },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      ...(opts.traceIds === false ? {} : { mixin: traceMixin }),
+      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+      redact: {
+        paths,
+        // One censor for both rules: phone keys are masked, everything else is replaced.
+        censor: (value: unknown, path: string[]) =>
+          PHONE_KEY_SET.has(path[path.length - 1] ?? '') ? maskPhoneValue(value) : REDACTED,
+      },
+    },
+    opts.destination ?? pino.destination({ fd: 1, sync: true }),
+  );
+}
+
+/** Ids bound to every line about one call. */
+export interface CallLogBindings {
+  /** Our call id. */
+  callId: string;
+  /** Twilio's `CA…` call SID, when known. */
+  callSid?: string;
+}
+
+/** A child logger for one call: every line carries `callId` (and `callSid` when known). */
+export function callLogger(log: Logger, { callId, callSid }: CallLogBindings): Logger {
+  return log.child(callSid === undefined ? { callId } : { callId, callSid });
+}

@@ -1,0 +1,287 @@
+/**
+ * The NATS connection of a process, JetStream provisioning and the NATS readiness check.
+ *
+ * Streams and the KV bucket are declared in code (STYLE.md 6.8), from the specs that
+ * `@app/contracts` builds, so every environment and every test namespace gets the same shape.
+ */
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { connect, nanos, type NatsConnection, type Status } from '@nats-io/transport-node';
+
+import type { KvBucketSpec, Names, StreamSpec } from '@app/contracts';
+
+import { SystemError } from './errors.js';
+import type { CheckResult, HealthCheck } from './health.js';
+import type { Logger } from './logger.js';
+
+/** Options of {@link connectNats}. */
+export interface ConnectNatsOptions {
+  /** Server URLs (`nats://host:4222`, `tls://...`), e.g. the parsed `NATS_URL`. */
+  servers: string | readonly string[];
+  /** Connection name shown by the server, `<service>@<pod>` (e.g. `'gateway@pod-1'`). */
+  name: string;
+  /** Connection events are logged here. */
+  log: Logger;
+  /** Token authentication. @defaultValue none */
+  token?: string;
+  /** User for user/password authentication (requires `pass`). @defaultValue none */
+  user?: string;
+  /** Password for `user`. @defaultValue none */
+  pass?: string;
+  /**
+   * Keep trying when no server answers the first connect, instead of failing. @defaultValue
+   * `false`: start-up fails fast and the orchestrator restarts the process.
+   */
+  waitOnFirstConnect?: boolean;
+  /** Handshake timeout per attempt, in ms. @defaultValue `5000` */
+  timeoutMs?: number;
+}
+
+/** First reconnect delay, in ms; doubles per failed attempt up to {@link RECONNECT_MAX_MS}. */
+const RECONNECT_BASE_MS = 250;
+/** Longest delay between reconnect attempts, in ms. */
+const RECONNECT_MAX_MS = 5_000;
+
+/**
+ * Connects to NATS and reconnects forever (exponential backoff from 250 ms to 5 s, with "equal
+ * jitter" so a fleet of pods does not reconnect in lock-step). Every `nc.status()` event becomes
+ * a log line: `disconnect`/`staleConnection`/`ldm`/`slowConsumer` at warn, `reconnect` at info,
+ * `error` at error, and the per-attempt `reconnecting`/`ping` at debug.
+ */
+export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnection> {
+  const { log } = opts;
+  let attempts = 0;
+  const nc = await connect({
+    // A copy: the parsed config is frozen, and the client keeps its own server list.
+    servers: typeof opts.servers === 'string' ? opts.servers : [...opts.servers],
+    name: opts.name,
+    token: opts.token,
+    user: opts.user,
+    pass: opts.pass,
+    reconnect: true,
+    maxReconnectAttempts: -1,
+    waitOnFirstConnect: opts.waitOnFirstConnect ?? false,
+    timeout: opts.timeoutMs ?? 5_000,
+    // Detect a dead server within about a minute instead of the default 4 minutes.
+    pingInterval: 20_000,
+    maxPingOut: 3,
+    reconnectDelayHandler: () => {
+      const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** Math.min(attempts, 10));
+      return ceiling / 2 + Math.random() * (ceiling / 2);
+    },
+  });
+  log.info({ server: nc.getServer(), name: opts.name }, 'nats connected');
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'reconnecting') attempts++;
+      if (s.type === 'reconnect') attempts = 0;
+      logStatus(log, s);
+    }
+  })();
+  void nc.closed().then((err) => {
+    if (err) log.error({ err }, 'nats connection closed with an error');
+    else log.info('nats connection closed');
+  });
+  return nc;
+}
+
+function logStatus(log: Logger, s: Status): void {
+  switch (s.type) {
+    case 'disconnect':
+      return log.warn({ server: s.server }, 'nats disconnected');
+    case 'reconnect':
+      return log.info({ server: s.server }, 'nats reconnected');
+    case 'reconnecting':
+      return log.debug('nats reconnecting');
+    case 'error':
+      return log.error({ err: s.error }, 'nats error');
+    case 'staleConnection':
+      return log.warn('nats connection stale');
+    case 'ldm':
+      return log.warn({ server: s.server }, 'nats server entering lame duck mode');
+    case 'slowConsumer':
+      return log.warn({ subject: s.sub.getSubject(), pending: s.pending }, 'nats slow consumer');
+    case 'update':
+      return log.info({ added: s.added, deleted: s.deleted }, 'nats cluster update');
+    case 'forceReconnect':
+      return log.info('nats forced reconnect');
+    case 'ping':
+      return log.debug({ pendingPings: s.pendingPings }, 'nats ping');
+    case 'close':
+      return;
+  }
+}
+
+/** What {@link provisionJetStream} did to each stream or bucket. */
+export type ProvisionAction = 'created' | 'updated' | 'unchanged';
+
+/** Result of {@link provisionJetStream}: the action per stream or bucket name. */
+export type ProvisionResult = Record<string, ProvisionAction>;
+
+/** JetStream error 10058: "stream name already in use with a different configuration". */
+const STREAM_NAME_IN_USE = 10058;
+
+function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
+  return {
+    name: spec.name,
+    subjects: [...spec.subjects],
+    retention: spec.retention === 'workqueue' ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(spec.maxAgeMs),
+    duplicate_window: nanos(spec.duplicateWindowMs),
+    num_replicas: 1,
+  };
+}
+
+function sameStreamConfig(have: StreamConfig, want: Partial<StreamConfig>): boolean {
+  return (
+    have.retention === want.retention &&
+    have.storage === want.storage &&
+    have.max_age === want.max_age &&
+    have.duplicate_window === want.duplicate_window &&
+    [...have.subjects].sort().join(',') === [...(want.subjects ?? [])].sort().join(',')
+  );
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
+}
+
+async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<ProvisionAction> {
+  const want = streamConfig(spec);
+  // Two processes may provision at once: an `add` that loses the race with a different config
+  // (10058) is retried as an update; an identical `add` succeeds on the server.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let have: StreamConfig;
+    try {
+      have = (await jsm.streams.info(spec.name)).config;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      try {
+        await jsm.streams.add(want);
+        return 'created';
+      } catch (addErr) {
+        if (addErr instanceof JetStreamApiError && addErr.code === STREAM_NAME_IN_USE) continue;
+        throw addErr;
+      }
+    }
+    if (sameStreamConfig(have, want)) return 'unchanged';
+    if (have.retention !== want.retention || have.storage !== want.storage) {
+      throw new SystemError(
+        `stream ${spec.name} exists with retention ${have.retention}/${have.storage}; JetStream cannot change that in place: delete the stream (losing its messages) or migrate it`,
+        { code: 'JETSTREAM_STREAM_INCOMPATIBLE', retryable: false },
+      );
+    }
+    // `update` merges these into the server's current config.
+    await jsm.streams.update(spec.name, {
+      subjects: want.subjects,
+      max_age: want.max_age,
+      duplicate_window: want.duplicate_window,
+    });
+    return 'updated';
+  }
+  throw new SystemError(`stream ${spec.name} kept changing while provisioning it`, {
+    code: 'JETSTREAM_PROVISION_CONFLICT',
+  });
+}
+
+async function ensureKvBucket(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  spec: KvBucketSpec,
+): Promise<ProvisionAction> {
+  const streamName = `KV_${spec.name}`;
+  const existed = await jsm.streams.info(streamName).then(
+    () => true,
+    (err: unknown) => {
+      if (isNotFound(err)) return false;
+      throw err;
+    },
+  );
+  // `Kvm.create` is idempotent: it opens the bucket when it exists, without changing it.
+  await new Kvm(nc).create(spec.name, {
+    history: spec.history,
+    ttl: spec.ttlMs,
+    storage: StorageType.File,
+  });
+  const have = (await jsm.streams.info(streamName)).config;
+  if (have.max_age === nanos(spec.ttlMs) && have.max_msgs_per_subject === spec.history) {
+    return existed ? 'unchanged' : 'created';
+  }
+  await jsm.streams.update(streamName, {
+    max_age: nanos(spec.ttlMs),
+    max_msgs_per_subject: spec.history,
+  });
+  return 'updated';
+}
+
+/**
+ * Creates or updates the streams `names.streams.calls`, `.callRequests`, `.campaigns` (file
+ * storage; retention, `max_age` and `duplicate_window` from the specs) and the KV bucket
+ * `names.kv.callOwners` (bucket-level TTL and history). Idempotent, and safe to run from several
+ * processes at once.
+ *
+ * @throws SystemError `JETSTREAM_STREAM_INCOMPATIBLE` when a stream exists with another retention
+ *   or storage, which JetStream cannot change in place.
+ */
+export async function provisionJetStream(
+  nc: NatsConnection,
+  names: Names,
+  log?: Logger,
+): Promise<ProvisionResult> {
+  const jsm = await jetstreamManager(nc);
+  const result: ProvisionResult = {};
+  const { calls, callRequests, campaigns } = names.streams;
+  for (const spec of [calls, callRequests, campaigns]) {
+    result[spec.name] = await ensureStream(jsm, spec);
+  }
+  result[names.kv.callOwners.name] = await ensureKvBucket(nc, jsm, names.kv.callOwners);
+  log?.info({ jetstream: result }, 'jetstream provisioned');
+  return result;
+}
+
+/** Options of {@link natsHealthCheck}. */
+export interface NatsHealthCheckOptions {
+  /** Longest acceptable round trip to the server, in ms. @defaultValue `500` */
+  timeoutMs?: number;
+}
+
+/**
+ * A readiness check that passes while `nc` is connected and a round trip to the server
+ * (`nc.rtt()`) completes within `timeoutMs`.
+ */
+export function natsHealthCheck(
+  nc: NatsConnection,
+  opts: NatsHealthCheckOptions = {},
+): HealthCheck {
+  const timeoutMs = opts.timeoutMs ?? 500;
+  return async (): Promise<CheckResult> => {
+    if (nc.isClosed()) return { ok: false, detail: 'connection closed' };
+    if (nc.isDraining()) return { ok: false, detail: 'connection draining' };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<CheckResult>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ ok: false, detail: `no answer within ${timeoutMs}ms` }),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([
+        nc.rtt().then((ms): CheckResult => ({ ok: true, detail: `rtt ${Math.round(ms)}ms` })),
+        timeout,
+      ]);
+    } catch (err) {
+      return { ok: false, detail: err instanceof Error ? err.message : String(err) };
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

@@ -1,0 +1,146 @@
+import { Writable } from 'node:stream';
+
+import { describe, expect, it } from 'vitest';
+
+import { callLogger, createLogger, maskPhone, type CreateLoggerOptions } from '../src/logger.js';
+
+/** A destination that keeps every line, parsed. */
+function capture(opts: Partial<CreateLoggerOptions> = {}) {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  const log = createLogger({
+    service: 'gateway',
+    version: '1.2.3',
+    pod: 'gw-0',
+    destination,
+    ...opts,
+  });
+  return { log, lines };
+}
+
+describe('logger', () => {
+  it('writes JSON lines with the base fields and an ISO timestamp', () => {
+    const { log, lines } = capture();
+    log.info({ durationMs: 12 }, 'call ended');
+    expect(lines).toHaveLength(1);
+    const [line] = lines;
+    expect(line).toMatchObject({
+      level: 30,
+      service: 'gateway',
+      version: '1.2.3',
+      pod: 'gw-0',
+      durationMs: 12,
+      msg: 'call ended',
+    });
+    expect(line?.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  });
+
+  it('respects the level', () => {
+    const { log, lines } = capture({ level: 'warn' });
+    log.info('hidden');
+    log.warn('shown');
+    expect(lines.map((l) => l.msg)).toEqual(['shown']);
+  });
+
+  it('serializes errors under err, including the cause', () => {
+    const { log, lines } = capture();
+    log.error({ err: new Error('outer', { cause: new Error('inner') }) }, 'failed');
+    const err = lines[0]?.err as Record<string, unknown>;
+    expect(err.type).toBe('Error');
+    expect(err.message).toContain('outer');
+    expect(String(err.stack)).toContain('inner');
+  });
+
+  it('redacts secrets by path, at the top level and nested', () => {
+    const { log, lines } = capture();
+    log.info(
+      {
+        authorization: 'Bearer abc',
+        token: 't0k3n',
+        config: { DATABASE_URL: 'postgres://u:pw@db/app', HTTP_PORT: 8080 },
+        twilio: { apiKey: 'k', auth: { password: 'pw' } },
+        req: { headers: { authorization: 'Bearer x', cookie: 'sid=1' } },
+      },
+      'starting',
+    );
+    const line = JSON.stringify(lines[0]);
+    for (const secret of [
+      'Bearer abc',
+      't0k3n',
+      'postgres://',
+      '"k"',
+      '"pw"',
+      'Bearer x',
+      'sid=1',
+    ]) {
+      expect(line).not.toContain(secret);
+    }
+    expect(lines[0]).toMatchObject({
+      authorization: '[REDACTED]',
+      config: { DATABASE_URL: '[REDACTED]', HTTP_PORT: 8080 },
+      twilio: { apiKey: '[REDACTED]', auth: { password: '[REDACTED]' } },
+    });
+  });
+
+  it('redacts pii unless logPii is set, and masks phone numbers even then', () => {
+    const hidden = capture();
+    hidden.log.info({ pii: { transcript: 'my card is 4111', from: '+14155551234' } }, 'turn');
+    expect(hidden.lines[0]?.pii).toBe('[REDACTED]');
+
+    const shown = capture({ logPii: true });
+    shown.log.info({ pii: { transcript: 'hello', from: '+14155551234' } }, 'turn');
+    expect(shown.lines[0]?.pii).toEqual({ transcript: 'hello', from: '+1415*****34' });
+  });
+
+  it('masks phone numbers under phone keys at the top level and nested', () => {
+    const { log, lines } = capture();
+    const payload = {
+      from: '+14155551234',
+      to: '+442071234567',
+      call: { caller: '+14155550000', callee: 'client:alice', phone: 4155550000 },
+      twilio: { params: { From: '+14155551234', To: 'sip:+14155559876@trunk.example.com' } },
+      transition: { from: 'ringing', to: 'answered' },
+    };
+    log.info(payload, 'call created');
+    expect(lines[0]).toMatchObject({
+      from: '+1415*****34',
+      to: '+4420******67',
+      call: { caller: '+1415*****00', callee: 'client:alice', phone: 4155550000 },
+      twilio: { params: { From: '+1415*****34', To: 'sip:+1415*****76@trunk.example.com' } },
+      transition: { from: 'ringing', to: 'answered' },
+    });
+    // The caller's object is left untouched.
+    expect(payload.from).toBe('+14155551234');
+  });
+
+  it('masks phone numbers bound to a child logger', () => {
+    const { log, lines } = capture();
+    log.child({ from: '+14155551234' }).info('bound');
+    expect(lines[0]?.from).toBe('+1415*****34');
+  });
+
+  it('binds callId and callSid on per-call child loggers', () => {
+    const { log, lines } = capture();
+    callLogger(log, { callId: 'c-1', callSid: 'CA123' }).info('answered');
+    callLogger(log, { callId: 'c-2' }).info('answered');
+    expect(lines[0]).toMatchObject({ callId: 'c-1', callSid: 'CA123', service: 'gateway' });
+    expect(lines[1]).toMatchObject({ callId: 'c-2' });
+    expect(lines[1]).not.toHaveProperty('callSid');
+  });
+
+  it('maskPhone keeps the first 4 digits and the last 2, and leaves non-phones alone', () => {
+    expect(maskPhone('+14155551234')).toBe('+1415*****34');
+    expect(maskPhone('4155551234')).toBe('4155****34');
+    expect(maskPhone('+1 (415) 555-1234')).toBe('+1415*****34');
+    for (const value of ['answered', 'client:alice', '12345', 'CA0123456789abcdef', '']) {
+      expect(maskPhone(value)).toBe(value);
+    }
+  });
+});

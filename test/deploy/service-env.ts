@@ -1,0 +1,82 @@
+/**
+ * What the deployment manifests may set for each service: the one list the deploy tests check
+ * docker-compose.yml and every Kustomize overlay against. When a service starts reading a new
+ * variable, add it here (and to its config schema) before setting it in a manifest.
+ */
+
+/** The five services (folder names under services/) and the HTTP port each listens on. */
+export const SERVICE_PORTS = {
+  gateway: 3000,
+  'call-bridge': 3001,
+  'campaign-scheduler': 3002,
+  'tool-runner': 3003,
+  handoff: 3004,
+} as const;
+
+export type ServiceName = keyof typeof SERVICE_PORTS;
+
+export const SERVICE_NAMES = Object.keys(SERVICE_PORTS) as ServiceName[];
+
+/** Variables every service reads (packages/platform `baseServiceEnv`). */
+export const COMMON_ENV = [
+  'NODE_ENV',
+  'LOG_LEVEL',
+  'HTTP_HOST',
+  'HTTP_PORT',
+  'NATS_URL',
+  'NATS_PREFIX',
+  'DATABASE_URL',
+  'DATABASE_POOL_MAX',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'SHUTDOWN_TIMEOUT_MS',
+  'POD_NAME',
+] as const;
+
+/**
+ * Provider credentials, always from the Secret (optional refs until the services use them).
+ * tool-runner talks to no provider and gets none.
+ */
+export const PROVIDER_SECRET_ENV = [
+  'TWILIO_ACCOUNT_SID',
+  'TWILIO_AUTH_TOKEN',
+  'OPENAI_API_KEY',
+  'OPENAI_WEBHOOK_SECRET',
+] as const;
+
+/** Variables only some services read, on top of {@link COMMON_ENV}. */
+export const SERVICE_ENV: Record<ServiceName, readonly string[]> = {
+  gateway: PROVIDER_SECRET_ENV,
+  'call-bridge': ['DRAIN_TIMEOUT_MS', 'MAX_CALLS', ...PROVIDER_SECRET_ENV],
+  'campaign-scheduler': PROVIDER_SECRET_ENV,
+  'tool-runner': [],
+  handoff: PROVIDER_SECRET_ENV,
+};
+
+/** Variables whose value must come from a Secret, never a literal in a k8s manifest. */
+export const SECRET_ENV = ['DATABASE_URL', ...PROVIDER_SECRET_ENV] as const;
+
+/** Variables of the migration job (`node packages/db/dist/cli/migrate.js`). */
+export const MIGRATE_ENV = ['DATABASE_URL', 'MIGRATIONS_DIR'] as const;
+
+/** call-bridge's default drain limit (ms), used where a manifest leaves it unset. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 60_000;
+
+/** Default shutdown deadline (ms) of every service but call-bridge. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/** call-bridge's default shutdown deadline (ms): its config requires drain + 5 s at least. */
+export const CALL_BRIDGE_DEFAULT_SHUTDOWN_TIMEOUT_MS = 75_000;
+
+/**
+ * Whether `service` reads `name`. Any variable `X` may also be given as `X_FILE` (a path to a
+ * mounted secret file), so `X_FILE` is accepted wherever `X` is.
+ */
+export function acceptsEnv(service: ServiceName, name: string): boolean {
+  const base = name.endsWith('_FILE') ? name.slice(0, -'_FILE'.length) : name;
+  return (COMMON_ENV as readonly string[]).includes(base) || SERVICE_ENV[service].includes(base);
+}
+
+/** Whether `name` is a service folder this file knows about. */
+export function isServiceName(name: string): name is ServiceName {
+  return Object.hasOwn(SERVICE_PORTS, name);
+}
