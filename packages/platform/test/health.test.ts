@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-
 import Fastify from 'fastify';
 import { describe, expect, it, onTestFinished } from 'vitest';
 
@@ -9,19 +7,10 @@ import {
   type HealthCheck,
   type HealthRoutesOptions,
 } from '../src/health.js';
-import { createLogger } from '../src/logger.js';
+import { captureLogs } from '../src/testing.js';
 
 function buildApp(opts: Partial<HealthRoutesOptions> = {}) {
-  const logLines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) {
-        if (line) logLines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  const log = createLogger({ service: 'test', version: '0.0.0', destination });
+  const { log, lines: logLines } = captureLogs();
   const app = Fastify({ loggerInstance: log });
   const registry = createMetricsRegistry({ service: 'test', pod: 'test-0' });
   registerHealthRoutes(app, { checks: {}, registry, ...opts });

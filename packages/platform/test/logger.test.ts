@@ -1,28 +1,11 @@
-import { Writable } from 'node:stream';
-
 import { describe, expect, it } from 'vitest';
 
-import { callLogger, createLogger, maskPhone, type CreateLoggerOptions } from '../src/logger.js';
+import { callLogger, maskPhone, type CreateLoggerOptions } from '../src/logger.js';
+import { captureLogs } from '../src/testing.js';
 
-/** A destination that keeps every line, parsed. */
+/** A gateway logger whose lines are kept, parsed. */
 function capture(opts: Partial<CreateLoggerOptions> = {}) {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) {
-        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  const log = createLogger({
-    service: 'gateway',
-    version: '1.2.3',
-    pod: 'gw-0',
-    destination,
-    ...opts,
-  });
-  return { log, lines };
+  return captureLogs({ service: 'gateway', version: '1.2.3', pod: 'gw-0', ...opts });
 }
 
 describe('logger', () => {

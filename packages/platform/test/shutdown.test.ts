@@ -1,21 +1,10 @@
-import { Writable } from 'node:stream';
-
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 
-import { createLogger } from '../src/logger.js';
 import { installShutdown, type InstallShutdownOptions } from '../src/shutdown.js';
+import { captureLogs } from '../src/testing.js';
 
 function setup(opts: Partial<InstallShutdownOptions> & Pick<InstallShutdownOptions, 'steps'>) {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) {
-        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
-  const log = createLogger({ service: 'test', version: '0.0.0', destination });
+  const { log, lines } = captureLogs();
   const exit = vi.fn<(code: number) => void>();
   const handle = installShutdown({ log, deadlineMs: 1_000, signals: [], exit, ...opts });
   onTestFinished(() => handle.dispose());
