@@ -60,6 +60,8 @@ async function main(): Promise<void> {
       ...env,
       DATABASE_URL: db.url,
       NATS_URL: nats.url,
+      // A laptop's services answer only on loopback unless asked otherwise.
+      HTTP_HOST: env.HTTP_HOST ?? '127.0.0.1',
       LOG_LEVEL: env.LOG_LEVEL ?? 'info',
       NODE_ENV: env.NODE_ENV ?? 'development',
     },

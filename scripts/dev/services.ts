@@ -38,6 +38,8 @@ export function startServices(opts: {
     colorize: opts.pretty,
     translateTime: 'HH:MM:ss.l',
     ignore: 'pid,hostname,service,version,pod',
+    // One line per event keeps five interleaved services readable.
+    singleLine: true,
   });
   const width = Math.max(...opts.services.map((s) => s.name.length));
   return opts.services.map((service, index) => {
