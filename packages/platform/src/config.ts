@@ -154,6 +154,11 @@ export function baseServiceEnv({ httpPort }: BaseServiceEnvOptions) {
     NATS_PREFIX: z.string().default('').refine(validNatsPrefix, {
       message: 'expected one lowercase token ([a-z0-9][a-z0-9_-]*) or empty',
     }),
+    /**
+     * Replicas of each JetStream stream and KV bucket this service provisions. 1 on a single
+     * server; 3 on a 3-node cluster, so losing a node loses no call event.
+     */
+    NATS_STREAM_REPLICAS: intEnv({ min: 1, max: 5, default: 1 }),
     /** PostgreSQL connection string; required, never logged. */
     DATABASE_URL: z.string().refine((v) => urlWithProtocol(v, ['postgres:', 'postgresql:']), {
       message: 'expected a postgres:// or postgresql:// URL',

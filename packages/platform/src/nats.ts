@@ -129,7 +129,10 @@ export type ProvisionResult = Record<string, ProvisionAction>;
 /** JetStream error 10058: "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
 
-function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
+function streamConfig(
+  spec: StreamSpec,
+  replicas: number,
+): Partial<StreamConfig> & { name: string } {
   return {
     name: spec.name,
     subjects: [...spec.subjects],
@@ -137,7 +140,7 @@ function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string 
     storage: StorageType.File,
     max_age: nanos(spec.maxAgeMs),
     duplicate_window: nanos(spec.duplicateWindowMs),
-    num_replicas: 1,
+    num_replicas: replicas,
   };
 }
 
@@ -146,6 +149,7 @@ function sameStreamConfig(have: StreamConfig, want: Partial<StreamConfig>): bool
     have.retention === want.retention &&
     have.storage === want.storage &&
     have.max_age === want.max_age &&
+    have.num_replicas === want.num_replicas &&
     have.duplicate_window === want.duplicate_window &&
     [...have.subjects].sort().join(',') === [...(want.subjects ?? [])].sort().join(',')
   );
@@ -155,8 +159,12 @@ function isNotFound(err: unknown): boolean {
   return err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
 }
 
-async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<ProvisionAction> {
-  const want = streamConfig(spec);
+async function ensureStream(
+  jsm: JetStreamManager,
+  spec: StreamSpec,
+  replicas: number,
+): Promise<ProvisionAction> {
+  const want = streamConfig(spec, replicas);
   // Two processes may provision at once: an `add` that loses the race with a different config
   // (10058) is retried as an update; an identical `add` succeeds on the server.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -185,6 +193,7 @@ async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<Pr
       subjects: want.subjects,
       max_age: want.max_age,
       duplicate_window: want.duplicate_window,
+      num_replicas: want.num_replicas,
     });
     return 'updated';
   }
@@ -197,6 +206,7 @@ async function ensureKvBucket(
   nc: NatsConnection,
   jsm: JetStreamManager,
   spec: KvBucketSpec,
+  replicas: number,
 ): Promise<ProvisionAction> {
   const streamName = `KV_${spec.name}`;
   const existed = await jsm.streams.info(streamName).then(
@@ -211,14 +221,20 @@ async function ensureKvBucket(
     history: spec.history,
     ttl: spec.ttlMs,
     storage: StorageType.File,
+    replicas,
   });
   const have = (await jsm.streams.info(streamName)).config;
-  if (have.max_age === nanos(spec.ttlMs) && have.max_msgs_per_subject === spec.history) {
+  if (
+    have.max_age === nanos(spec.ttlMs) &&
+    have.max_msgs_per_subject === spec.history &&
+    have.num_replicas === replicas
+  ) {
     return existed ? 'unchanged' : 'created';
   }
   await jsm.streams.update(streamName, {
     max_age: nanos(spec.ttlMs),
     max_msgs_per_subject: spec.history,
+    num_replicas: replicas,
   });
   return 'updated';
 }
@@ -229,6 +245,9 @@ async function ensureKvBucket(
  * `names.kv.callOwners` (bucket-level TTL and history). Idempotent, and safe to run from several
  * processes at once.
  *
+ * @param opts.replicas - Replicas of every stream and bucket (NATS_STREAM_REPLICAS); more than 1
+ *   needs a clustered server. @defaultValue 1
+ *
  * @throws SystemError `JETSTREAM_STREAM_INCOMPATIBLE` when a stream exists with another retention
  *   or storage, which JetStream cannot change in place.
  */
@@ -236,14 +255,16 @@ export async function provisionJetStream(
   nc: NatsConnection,
   names: Names,
   log?: Logger,
+  opts: { replicas?: number } = {},
 ): Promise<ProvisionResult> {
+  const replicas = opts.replicas ?? 1;
   const jsm = await jetstreamManager(nc);
   const result: ProvisionResult = {};
   const { calls, callRequests, campaigns } = names.streams;
   for (const spec of [calls, callRequests, campaigns]) {
-    result[spec.name] = await ensureStream(jsm, spec);
+    result[spec.name] = await ensureStream(jsm, spec, replicas);
   }
-  result[names.kv.callOwners.name] = await ensureKvBucket(nc, jsm, names.kv.callOwners);
+  result[names.kv.callOwners.name] = await ensureKvBucket(nc, jsm, names.kv.callOwners, replicas);
   log?.info({ jetstream: result }, 'jetstream provisioned');
   return result;
 }

@@ -123,7 +123,7 @@ export async function runService<C extends BaseServiceConfig>(
     name: `${def.name}@${config.POD_NAME}`,
     log,
   });
-  await provisionJetStream(nc, names, log);
+  await provisionJetStream(nc, names, log, { replicas: config.NATS_STREAM_REPLICAS });
 
   const registry = createMetricsRegistry({ service: def.name, pod: config.POD_NAME });
   const checks: Record<string, HealthCheck> = { nats: natsHealthCheck(nc) };

@@ -42,6 +42,7 @@ describe('config - baseServiceEnv', () => {
       HTTP_PORT: 8080,
       NATS_URL: ['nats://127.0.0.1:4222'],
       NATS_PREFIX: '',
+      NATS_STREAM_REPLICAS: 1,
       DATABASE_URL: DB,
       DATABASE_POOL_MAX: 10,
       SHUTDOWN_TIMEOUT_MS: 10_000,

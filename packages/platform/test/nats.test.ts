@@ -134,6 +134,18 @@ describe('nats', { timeout: 20_000 }, () => {
     expect(kvStream.config.max_age).toBe(nanos(names.kv.callOwners.ttlMs));
   });
 
+  it('creates streams and the bucket with the requested replicas (one on a single server)', async () => {
+    const names = freshNames();
+    await provisionJetStream(nc, names, undefined, { replicas: 1 });
+    expect((await jsm.streams.info(names.streams.calls.name)).config.num_replicas).toBe(1);
+    expect((await jsm.streams.info(`KV_${names.kv.callOwners.name}`)).config.num_replicas).toBe(1);
+    // A single server cannot hold 3 replicas: the request reaches the server and is refused,
+    // rather than being silently downgraded.
+    await expect(provisionJetStream(nc, freshNames(), undefined, { replicas: 3 })).rejects.toThrow(
+      /replicas/i,
+    );
+  });
+
   it('logs status events as log lines', async () => {
     await nc.reconnect();
     await vi.waitFor(() => expect(lines.some((l) => l.msg === 'nats reconnected')).toBe(true), {
