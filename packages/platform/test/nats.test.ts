@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
@@ -8,27 +7,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { createNames, type Names } from '@app/contracts';
 
-import { createLogger } from '../src/logger.js';
 import { connectNats, natsHealthCheck, provisionJetStream } from '../src/nats.js';
+import { captureLogs } from '../src/testing.js';
 
 // Real nats-server (never mocked); each namespace is unique to this file and deleted afterwards.
 const SERVER = 'nats://127.0.0.1:4222';
 const DAY_NS = nanos(24 * 60 * 60 * 1000);
 
-const lines: Record<string, unknown>[] = [];
-const log = createLogger({
-  service: 'test',
-  version: '0.0.0',
-  level: 'debug',
-  destination: new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) {
-        if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  }),
-});
+const { log, lines } = captureLogs({ level: 'debug' });
 
 const namespaces: Names[] = [];
 function freshNames(): Names {
