@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+
+import {
+  decodeMulaw,
+  FRAME_BYTES,
+  silenceFrame,
+  TagDetector,
+  type Tag,
+} from '../src/audio/index.js';
+import { startCaller, type CallerTransport } from '../src/caller/runner.js';
+import { CallRecording } from '../src/recording.js';
+import { parseScenario } from '../src/scenario.js';
+
+/** A transport that keeps what the caller sent and decodes its in-band tags. */
+function recordingTransport() {
+  const frames: Buffer[] = [];
+  const dtmf: string[] = [];
+  const tags: Tag[] = [];
+  const detector = new TagDetector();
+  let hangups = 0;
+  const transport: CallerTransport = {
+    sendAudio(frame) {
+      frames.push(frame);
+      tags.push(...detector.push(decodeMulaw(frame)));
+    },
+    sendDtmf(digit) {
+      dtmf.push(digit);
+    },
+    hangup() {
+      hangups += 1;
+    },
+  };
+  return { transport, frames, dtmf, tags, hangups: () => hangups };
+}
+
+describe('sim caller runner', () => {
+  it('plays a scenario: tags, speech, waits for the agent, barges in, presses keys, hangs up', async () => {
+    const scenario = parseScenario({
+      name: 'book',
+      caller: {
+        steps: [
+          { say: 'hello I want to book', durationMs: 600 },
+          { waitForAgent: { quietMs: 100, timeoutMs: 3_000 } },
+          { bargeIn: { afterAgentAudioMs: 200, say: 'no wait', durationMs: 400 } },
+          { dtmf: '12' },
+          { hangup: true },
+        ],
+      },
+    });
+    const t = recordingTransport();
+    const recording = new CallRecording();
+    const caller = startCaller({
+      scenario,
+      runId: 42,
+      transport: t.transport,
+      recording,
+      pacing: 'fast',
+    });
+
+    // The "agent" answers each finished utterance with 300 ms (15 frames) of audio.
+    let owed = 0;
+    let answered = 0;
+    const agent = setInterval(() => {
+      const said = recording.ofKind('caller.said').length;
+      if (said > answered) {
+        answered = said;
+        owed += 15;
+      }
+      if (owed > 0) {
+        owed -= 1;
+        caller.heard(silenceFrame());
+      }
+    }, 1);
+    const { reason } = await caller.done;
+    clearInterval(agent);
+
+    expect(reason).toBe('caller-hangup');
+    expect(t.hangups()).toBe(1);
+    expect(t.tags).toEqual([
+      { kind: 'run', value: 42 },
+      { kind: 'turn', value: 0 },
+      { kind: 'turn', value: 1 },
+    ]);
+    expect(t.dtmf).toEqual(['1', '2']);
+    expect(t.frames.every((f) => f.length === FRAME_BYTES)).toBe(true);
+    const kinds = recording.entries.map((e) => e.kind).filter((k) => k.startsWith('caller.'));
+    expect(kinds.indexOf('caller.say')).toBeLessThan(kinds.indexOf('caller.waited'));
+    expect(recording.ofKind('caller.waited')[0]?.data).toMatchObject({ heardAgent: true });
+    expect(recording.ofKind('caller.barge-in')[0]?.data).toMatchObject({ onCue: true });
+    expect(recording.ofKind('caller.say').map((e) => e.data?.text)).toEqual([
+      'hello I want to book',
+      'no wait',
+    ]);
+  });
+
+  it('stops when the other side ends the call and does not hang up again', async () => {
+    const scenario = parseScenario({ name: 'long', caller: { steps: [{ pauseMs: 60_000 }] } });
+    const t = recordingTransport();
+    const recording = new CallRecording();
+    const caller = startCaller({
+      scenario,
+      runId: 1,
+      transport: t.transport,
+      recording,
+      pacing: 'fast',
+    });
+    setTimeout(() => caller.ended('remote-hangup'), 20);
+    await expect(caller.done).resolves.toEqual({ reason: 'remote-hangup' });
+    expect(t.hangups()).toBe(0);
+    expect(recording.ofKind('caller.call-ended')[0]?.data).toEqual({ reason: 'remote-hangup' });
+  });
+
+  it('paces frames at 20 ms in realtime mode', async () => {
+    const scenario = parseScenario({ name: 'short', caller: { steps: [{ pauseMs: 400 }] } });
+    const times: number[] = [];
+    const caller = startCaller({
+      scenario,
+      runId: 3,
+      transport: {
+        sendAudio: () => times.push(performance.now()),
+        sendDtmf: () => undefined,
+        hangup: () => undefined,
+      },
+      recording: new CallRecording(),
+      pacing: 'realtime',
+    });
+    await caller.done;
+    const gaps = times.slice(1).map((t, i) => t - (times[i] as number));
+    const sorted = [...gaps].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] as number;
+    expect(median).toBeGreaterThan(15);
+    expect(median).toBeLessThan(25);
+    // Total time follows the frame count (no drift): frames * 20 ms, within 15%.
+    expect(times.at(-1)! - times[0]!).toBeGreaterThan((times.length - 1) * 20 * 0.85);
+  });
+
+  it('rejects an invalid scenario with the path of the problem', () => {
+    expect(() => parseScenario({ name: 'x', caller: { steps: [{ dtmf: 'x1' }] } })).toThrow(
+      /dtmf|steps/,
+    );
+    expect(() => parseScenario({ name: 'x', caller: { steps: [] } })).toThrow();
+  });
+});
