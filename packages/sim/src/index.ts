@@ -1,4 +1,4 @@
-// Public API of the simulators (see README.md). The Twilio and OpenAI halves are added as they land.
+// Public API of the simulators (see README.md).
 export * from './audio/index.js';
 export { startCaller } from './caller/runner.js';
 export type { CallerHandle, CallerOptions, CallerTransport, Pacing } from './caller/runner.js';
@@ -16,3 +16,24 @@ export {
 } from './scenario.js';
 export { ScenarioBook } from './scenario-book.js';
 export type { SipOffer, SipOfferOutcome, SipTrunkTarget } from './sip.js';
+export { SIM_DEFAULTS } from './defaults.js';
+export { DEFAULT_PHONE_SESSION } from './auto-accept.js';
+export { startSimulators, type Simulators, type SimulatorsOptions } from './simulators.js';
+export {
+  TWILIO_ERRORS,
+  TwilioApiError,
+  encodeForm,
+  isValidTwilioSignature,
+  startTwilioSim,
+  twilioSignature,
+  type TwilioSimHandle,
+  type TwilioSimOptions,
+} from './twilio/index.js';
+export {
+  Faults,
+  signWebhook,
+  startOpenAISim,
+  type FaultSettings,
+  type OpenAISim,
+  type OpenAISimOptions,
+} from './openai/index.js';
