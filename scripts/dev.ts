@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { migrate } from '@app/db';
+import { startSimulators, type Simulators } from '@app/sim';
 
 import { startDevNats } from './dev/nats.js';
 import { startDevPostgres } from './dev/postgres.js';
@@ -53,11 +54,35 @@ async function main(): Promise<void> {
   const { applied } = await migrate({ databaseUrl: db.url });
   say(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema up to date');
 
+  // No provider credentials: run the simulators and point the services at them. With real
+  // credentials set, nothing here changes the services' provider endpoints.
+  let sims: Simulators | undefined;
+  const providerEnv: Record<string, string> = {};
+  if (!env.TWILIO_ACCOUNT_SID || !env.OPENAI_API_KEY) {
+    const simBase = Number(env.DEV_SIM_PORT_BASE ?? 3010);
+    sims = await startSimulators({
+      ports: { twilio: simBase, openai: simBase + 1, openaiTls: simBase + 2, control: simBase + 3 },
+      voiceUrl: `http://127.0.0.1:${services[0]!.port}/twilio/voice`,
+    });
+    const { twilio, openai } = sims.credentials;
+    Object.assign(providerEnv, {
+      TWILIO_ACCOUNT_SID: twilio.accountSid,
+      TWILIO_AUTH_TOKEN: twilio.authToken,
+      TWILIO_API_BASE_URL: sims.twilioUrl,
+      OPENAI_API_KEY: openai.apiKey,
+      OPENAI_BASE_URL: `${sims.openaiHttpUrl}/v1`,
+      OPENAI_REALTIME_URL: sims.openaiWsUrl,
+      OPENAI_WEBHOOK_SECRET: openai.webhookSecret,
+    });
+    say(`no Twilio/OpenAI credentials: simulators on ${sims.twilioUrl} and ${sims.openaiHttpUrl}`);
+  }
+
   const children = startServices({
     services,
     rootDir,
     env: {
       ...env,
+      ...providerEnv,
       DATABASE_URL: db.url,
       NATS_URL: nats.url,
       // A laptop's services answer only on loopback unless asked otherwise.
@@ -75,6 +100,7 @@ async function main(): Promise<void> {
     stopping = true;
     say('stopping…');
     await stopServices(children);
+    await sims?.close();
     await nats.stop();
     await db.stop();
     process.exit(code);
@@ -97,6 +123,11 @@ async function main(): Promise<void> {
   }
   say(`  database             ${db.url.replace(/:[^:@/]+@/, ':****@')}`);
   say(`  nats                 ${nats.url}`);
+  if (sims) {
+    say(`  twilio simulator     ${sims.twilioUrl}`);
+    say(`  openai simulator     ${sims.openaiHttpUrl}/v1  (${sims.openaiWssUrl})`);
+    say(`  place a call         pnpm sim call --scenario book-table --control ${sims.controlUrl}`);
+  }
   say('press Ctrl-C to stop');
 }
 

@@ -20,7 +20,7 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
-/** Five consecutive ports that are free now. */
+/** `count` consecutive ports that are free now. */
 async function freePortRange(count: number): Promise<number> {
   for (;;) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);
@@ -62,8 +62,10 @@ describe('pnpm dev - local runner', () => {
       const [pgPort, natsPort, portBase] = [
         await freePort(),
         await freePort(),
-        await freePortRange(5),
+        await freePortRange(9),
       ];
+      // Services take the first five ports of the range, the simulators the next four.
+      const simBase = portBase + 5;
       const child = spawn(
         process.execPath,
         ['--import', 'tsx', '--conditions=source', 'scripts/dev.ts'],
@@ -75,6 +77,7 @@ describe('pnpm dev - local runner', () => {
             DEV_POSTGRES_PORT: String(pgPort),
             DEV_NATS_PORT: String(natsPort),
             DEV_HTTP_PORT_BASE: String(portBase),
+            DEV_SIM_PORT_BASE: String(simBase),
             LOG_LEVEL: 'warn',
           },
           stdio: ['ignore', 'pipe', 'pipe'],
@@ -102,6 +105,12 @@ describe('pnpm dev - local runner', () => {
         expect(out).toContain('embedded PostgreSQL');
         expect(out).toContain('nats-server with JetStream');
         expect(out).toMatch(/applied migrations: \d+_init/);
+        // No credentials in the environment: the simulators run and answer as Twilio would.
+        expect(out).toContain(`twilio simulator     http://127.0.0.1:${simBase}`);
+        const twilioRes = await fetch(
+          `http://127.0.0.1:${simBase}/2010-04-01/Accounts/AC00000000000000000000000000000000/Calls.json`,
+        );
+        expect(twilioRes.status).toBe(401);
         for (let i = 0; i < 5; i += 1) {
           const res = await fetch(`http://127.0.0.1:${portBase + i}/readyz`);
           expect(res.status).toBe(200);
@@ -113,6 +122,7 @@ describe('pnpm dev - local runner', () => {
       expect(await exited).toBe(0);
       expect(await listening(pgPort)).toBe(false);
       expect(await listening(natsPort)).toBe(false);
+      expect(await listening(simBase)).toBe(false);
       rmSync(dataDir, { recursive: true, force: true });
     },
   );
