@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { encodeMulaw, encodeTag } from '../src/audio/index.js';
 import { startOpenAISim, type OpenAISim } from '../src/openai/index.js';
 import { RealtimeTestClient, taggedUtterance } from '../src/openai/testing.js';
 import { ScenarioBook } from '../src/scenario-book.js';
@@ -246,6 +247,17 @@ describe('openai-sim conversation from a scenario', () => {
     c.send({ type: 'response.create' });
     const said = await c.waitFor('response.output_audio_transcript.done');
     expect(said.transcript).toMatch(/^Hello/);
+  });
+
+  it('holds a first response until the caller announces its run, then greets with its scenario', async () => {
+    const c = await pcmuSession();
+    // A bridge asks the agent to greet as soon as the stream opens, before any caller audio.
+    c.send({ type: 'response.create' });
+    const runId = book.register(scenario);
+    // The caller's stream starts with its run tag, then waits (silence) for the greeting.
+    c.appendAudio(encodeMulaw(encodeTag({ kind: 'run', value: runId })));
+    const said = await c.waitFor('response.output_audio_transcript.done');
+    expect(said.transcript).toBe('Hi, this is Example Corp.');
   });
 
   it('rejects a second response.create while one is active', async () => {

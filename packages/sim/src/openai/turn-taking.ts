@@ -21,7 +21,29 @@ export class TurnTaking {
   /** The last `turn` tag heard, waiting for the utterance it announces. */
   #turnTag: number | undefined;
 
+  /** A first response held until the caller's run tag binds a scenario (see requestResponse). */
+  #held: {
+    params: ResponseParams | undefined;
+    eventId: string | null;
+    timer: NodeJS.Timeout;
+  } | null = null;
+  #holdOver = false;
+
   constructor(private readonly s: RealtimeSession) {}
+
+  /**
+   * Runs the held first response now (the scenario is bound, or the wait is over). A response
+   * the client started meanwhile wins: the held one is dropped, as a duplicate would be refused.
+   */
+  #releaseHeld(): void {
+    const held = this.#held;
+    this.#held = null;
+    this.#holdOver = true;
+    if (!held) return;
+    clearTimeout(held.timer);
+    if (this.s.closed || this.s.active) return;
+    this.requestResponse(held.params, held.eventId);
+  }
 
   /** Appended (or SIP) audio. */
   audioIn(format: AudioFormat, bytes: Buffer): void {
@@ -29,6 +51,7 @@ export class TurnTaking {
     for (const tag of tags) {
       if (tag.kind === 'run') {
         if (tag.value !== this.s.runId) this.s.bindScenario(tag.value);
+        this.#releaseHeld();
       } else {
         this.#turnTag = tag.value;
       }
@@ -177,6 +200,23 @@ export class TurnTaking {
         ERROR_CODE.activeResponse,
         `Conversation already has an active response in progress: ${s.active.id}. Wait until the response is finished before creating a new one.`,
       );
+    }
+    // Simulator-only: a session that has no scenario yet and is asked to speak first (a bridge
+    // sends response.create as soon as the stream opens) waits for the simulated caller's run
+    // tag, which arrives within its first ~0.7 s of audio, so the greeting is the scenario's.
+    // Bounded: after 1 s (scaled by pacing) it speaks with whatever it has.
+    if (!auto && !this.#holdOver && !s.scenario && s.responses === 0) {
+      if (this.#held) {
+        throw new ClientEventError(
+          ERROR_CODE.activeResponse,
+          'Conversation already has an active response in progress. Wait until the response is finished before creating a new one.',
+        );
+      }
+      const waitMs = s.pacing === 'realtime' ? 1_000 : 100;
+      const timer = setTimeout(() => this.#releaseHeld(), waitMs);
+      timer.unref();
+      this.#held = { params, eventId, timer };
+      return;
     }
     if (s.faults.take('wsRateLimits', s.id, s.callId)) {
       s.emit({
