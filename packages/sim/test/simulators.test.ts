@@ -8,6 +8,23 @@ import { startSimulators, type Simulators } from '../src/simulators.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 
+/** Runs `sim <args>` as a real process, as a person would from the repository root. */
+async function runCli(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=source', 'packages/sim/src/cli/main.ts', ...args],
+    { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stdout, stderr };
+}
+
 describe('sim - both simulators together, the control API and the CLI', { timeout: 60_000 }, () => {
   let sims: Simulators;
   beforeAll(async () => {
@@ -75,25 +92,13 @@ describe('sim - both simulators together, the control API and the CLI', { timeou
   });
 
   it('`sim call` places a built-in scenario from the command line and prints the conversation', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=source',
-        'packages/sim/src/cli/main.ts',
-        'call',
-        '--scenario',
-        'book-table',
-        '--control',
-        sims.controlUrl,
-      ],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stdout: out } = await runCli([
+      'call',
+      '--scenario',
+      'book-table',
+      '--control',
+      sims.controlUrl,
+    ]);
     expect(out).toContain("agent : Hello, thanks for calling Luigi's. How can I help?");
     expect(out).toContain('caller: Hi, I would like to book a table for two tomorrow evening.');
     expect(out).toContain("agent : We have seven thirty or nine o'clock. Which would you like?");
@@ -106,24 +111,13 @@ describe('sim - both simulators together, the control API and the CLI', { timeou
   });
 
   it('`sim call` says clearly when the simulators are not running', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--conditions=source',
-        'packages/sim/src/cli/main.ts',
-        'call',
-        '--scenario',
-        'book-table',
-        '--control',
-        'http://127.0.0.1:9',
-      ],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stderr: err } = await runCli([
+      'call',
+      '--scenario',
+      'book-table',
+      '--control',
+      'http://127.0.0.1:9',
+    ]);
     expect(code).toBe(1);
     expect(err).toMatch(
       /cannot reach the simulators at http:\/\/127\.0\.0\.1:9 \(is `pnpm sim` running\?\)/,

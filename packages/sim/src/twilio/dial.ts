@@ -9,6 +9,7 @@ import type { Scenario } from '../scenario.js';
 import type { SipTrunkTarget } from '../sip.js';
 import { newSid } from './call-store.js';
 import { isE164, type NumberRegistry } from './numbers.js';
+import { settleSipOffer } from './sip-outcome.js';
 import type { TwimlNode } from './twiml-parse.js';
 import type { DialOutcome } from './twiml-runner.js';
 
@@ -92,14 +93,8 @@ async function dialSip(t: Target, dial: TwimlNode, deps: DialDeps): Promise<Dial
     }),
     untilAborted(deps.signal),
   ]);
-  deps.recording.add('sip.offer', {
-    outcome: offer.outcome,
-    callId: offer.callId,
-    sipStatus: offer.sipStatus,
-  });
-  if (offer.outcome !== 'accepted') {
-    const busy = offer.sipStatus === 486 || offer.sipStatus === 600 || offer.sipStatus === 603;
-    const status = busy ? 'busy' : offer.outcome === 'timeout' ? 'no-answer' : 'failed';
+  const status = settleSipOffer(offer, deps.recording);
+  if (status !== null) {
     return { status, dialCallSid, durationSec: 0, bridged: false };
   }
   const end = await Promise.race([offer.ended, untilAborted(deps.signal)]);

@@ -7,6 +7,7 @@ import type { SipTrunkTarget } from '../sip.js';
 import type { CallSession, TwimlSource } from './call-session.js';
 import type { AnsweredBy } from './call-store.js';
 import type { Behaviour, NumberConfig } from './numbers.js';
+import { settleSipOffer } from './sip-outcome.js';
 import { prepareWebhook, sendWebhook, type HttpMethod } from './webhook-client.js';
 
 /** AMD settings of an outbound call (§1.5). */
@@ -146,14 +147,8 @@ async function runSipTrunk(
       ...(session.scenario ? { scenario: session.scenario } : {}),
       recording,
     });
-    recording.add('sip.offer', {
-      outcome: offer.outcome,
-      callId: offer.callId,
-      sipStatus: offer.sipStatus,
-    });
-    if (offer.outcome !== 'accepted') {
-      const busy = offer.sipStatus === 486 || offer.sipStatus === 600 || offer.sipStatus === 603;
-      const status = busy ? 'busy' : offer.outcome === 'timeout' ? 'no-answer' : 'failed';
+    const status = settleSipOffer(offer, recording);
+    if (status !== null) {
       session.finish(status, `sip-${offer.outcome}`, {
         SipResponseCode: String(offer.sipStatus ?? 500),
       });
