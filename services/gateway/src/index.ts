@@ -1,2 +1,9 @@
 export { configSchema, loadConfig } from './config.js';
 export type { Config } from './config.js';
+export { PrismaCallRecordStore } from './adapters/call-record-store.js';
+export type { ApplyResult, CallRecordStore } from './adapters/call-record-store.js';
+export {
+  ensureCallRecordConsumer,
+  startCallRecordProjector,
+} from './handlers/call-record-projector.js';
+export { statusForEndReason, transcriptRole } from './domain/call-record.js';

@@ -1,0 +1,139 @@
+/**
+ * Writes call events into Call, CallEvent and TranscriptTurn. Each event is applied in one
+ * transaction that first inserts its CallEvent row: the unique event id makes a redelivered or
+ * replayed event a no-op, so projection is idempotent even for updates that are not.
+ */
+import type { CallEvent } from '@app/contracts';
+import type { Prisma, PrismaClient } from '@app/db';
+import { UserError } from '@app/platform';
+
+import {
+  isUuid,
+  statusForEndReason,
+  TERMINAL_STATUSES,
+  transcriptRole,
+  type RecordStatus,
+} from '../domain/call-record.js';
+
+/** What applying an event did. */
+export type ApplyResult = 'applied' | 'duplicate';
+
+export interface CallRecordStore {
+  apply(event: CallEvent): Promise<ApplyResult>;
+}
+
+type Tx = Prisma.TransactionClient;
+
+export class PrismaCallRecordStore implements CallRecordStore {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async apply(event: CallEvent): Promise<ApplyResult> {
+    if (!isUuid(event.callId)) {
+      // Never valid later: the projector terminates it instead of retrying.
+      throw new UserError(`call id ${event.callId} is not a UUID`, { code: 'CALL_ID_INVALID' });
+    }
+    return this.prisma.$transaction(async (tx) => {
+      if (event.type === 'call.created') await createCall(tx, event);
+      else if (!(await tx.call.findUnique({ where: { id: event.callId }, select: { id: true } }))) {
+        throw new UserError(`event ${event.type} for unknown call ${event.callId}`, {
+          code: 'CALL_NOT_FOUND',
+        });
+      }
+      const inserted = await tx.callEvent.createMany({
+        data: [
+          {
+            eventId: event.id,
+            callId: event.callId,
+            type: event.type.slice('call.'.length),
+            ts: new Date(event.ts),
+            data: event.data as Prisma.InputJsonValue,
+          },
+        ],
+        skipDuplicates: true,
+      });
+      if (inserted.count === 0) return 'duplicate';
+      await applyToCall(tx, event);
+      return 'applied';
+    });
+  }
+}
+
+async function createCall(tx: Tx, event: Extract<CallEvent, { type: 'call.created' }>) {
+  const d = event.data;
+  await tx.call.createMany({
+    data: [
+      {
+        id: event.callId,
+        direction: d.direction,
+        transport: d.transport === 'sip' ? 'sip' : 'media_streams',
+        fromNumber: d.from,
+        toNumber: d.to,
+        status: d.direction === 'inbound' ? 'ringing' : 'queued',
+        createdAt: new Date(event.ts),
+        ...(d.providerCallSid ? { twilioCallSid: d.providerCallSid } : {}),
+        ...(isUuid(d.agentId) && (await tx.agent.findUnique({ where: { id: d.agentId } }))
+          ? { agentId: d.agentId }
+          : {}),
+        ...(isUuid(d.campaignId) ? { campaignId: d.campaignId } : {}),
+        ...(isUuid(d.contactId) ? { campaignContactId: d.contactId } : {}),
+      },
+    ],
+    skipDuplicates: true,
+  });
+}
+
+/** Moves a live call to `status`; never changes an ended one. */
+async function setStatus(
+  tx: Tx,
+  callId: string,
+  status: RecordStatus,
+  extra: Prisma.CallUpdateManyMutationInput = {},
+) {
+  await tx.call.updateMany({
+    where: { id: callId, status: { notIn: [...TERMINAL_STATUSES] } },
+    data: { status, ...extra },
+  });
+}
+
+async function applyToCall(tx: Tx, event: CallEvent): Promise<void> {
+  switch (event.type) {
+    case 'call.ringing':
+      return setStatus(tx, event.callId, 'ringing');
+    case 'call.answered':
+      return setStatus(tx, event.callId, 'in_progress', { answeredAt: new Date(event.ts) });
+    case 'call.transcript': {
+      if (!event.data.final) return;
+      const sequence = await tx.transcriptTurn.count({ where: { callId: event.callId } });
+      const endedAt = new Date(event.ts);
+      await tx.transcriptTurn.create({
+        data: {
+          callId: event.callId,
+          role: transcriptRole(event.data.role),
+          text: event.data.text,
+          sequence,
+          sourceEventId: event.id,
+          endedAt,
+          ...(event.data.itemId ? { itemId: event.data.itemId } : {}),
+        },
+      });
+      return;
+    }
+    case 'call.ended': {
+      const metrics = event.data.metrics ?? {};
+      await setStatus(tx, event.callId, statusForEndReason(event.data.reason), {
+        endedAt: new Date(event.ts),
+        endReason: event.data.reason,
+        ...(Object.keys(metrics).length ? { metrics } : {}),
+        ...(metrics.setupMs !== undefined ? { setupMs: Math.round(metrics.setupMs) } : {}),
+        ...(metrics.firstAudioMs !== undefined
+          ? { firstAudioMs: Math.round(metrics.firstAudioMs) }
+          : {}),
+      });
+      return;
+    }
+    default:
+      // created is handled before; status, barge-in, tool-called, handoff-requested and error
+      // live in CallEvent (tool invocations and handoffs get their own rows in later issues).
+      return;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * The call-record projector (ARCHITECTURE.md "Events and records"): the durable JetStream
+ * consumer `gateway-call-records` on CALLS, writing every call event into PostgreSQL through
+ * the CallRecordStore. Events are applied one at a time in stream order (max_ack_pending 1), so
+ * a call's `ended` never overtakes its `answered`. When PostgreSQL is down the handler fails,
+ * the message is NAKed with backoff and everything behind it waits in JetStream: nothing is
+ * lost, and projection resumes where it stopped once the database is back.
+ */
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  JetStreamApiError,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+import { consumeMessages, type BusLogger, type Names, type RunningConsumer } from '@app/contracts';
+
+import type { CallRecordStore } from '../adapters/call-record-store.js';
+
+/** Creates the durable consumer if missing (idempotent; safe from several gateway replicas). */
+export async function ensureCallRecordConsumer(nc: NatsConnection, names: Names): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const stream = names.streams.calls.name;
+  const durable = names.consumers.callRecords;
+  try {
+    await jsm.consumers.info(stream, durable);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError)) throw err;
+    await jsm.consumers.add(stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: names.subjects.allCallEvents,
+      // One event in flight keeps per-call order across retries.
+      max_ack_pending: 1,
+      ack_wait: 30_000_000_000,
+    });
+  }
+}
+
+export async function startCallRecordProjector(deps: {
+  nc: NatsConnection;
+  names: Names;
+  store: CallRecordStore;
+  log: BusLogger;
+  /** Redelivery delay after a failed write, by delivery count. @defaultValue 1 s doubling to 30 s */
+  retryDelayMs?: (deliveryCount: number) => number;
+}): Promise<RunningConsumer> {
+  await ensureCallRecordConsumer(deps.nc, deps.names);
+  return consumeMessages({
+    js: jetstream(deps.nc),
+    names: deps.names,
+    stream: deps.names.streams.calls.name,
+    consumer: deps.names.consumers.callRecords,
+    kinds: 'call-event',
+    logger: deps.log,
+    retryDelayMs: deps.retryDelayMs ?? ((n) => Math.min(1_000 * 2 ** (n - 1), 30_000)),
+    handler: async (event) => {
+      await deps.store.apply(event);
+    },
+  });
+}

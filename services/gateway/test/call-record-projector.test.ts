@@ -1,0 +1,225 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+import { callEvent, createNames, publishEvent, type CallEvent, type Names } from '@app/contracts';
+import { createPrismaClient, migrate, type PrismaClient } from '@app/db';
+import { createTestDatabase } from '@app/db/testing';
+import { provisionJetStream } from '@app/platform';
+import { captureLogs } from '@app/platform/testing';
+
+import { PrismaCallRecordStore } from '../src/adapters/call-record-store.js';
+import { startCallRecordProjector } from '../src/handlers/call-record-projector.js';
+
+// Real NATS and PostgreSQL; this file's own namespace and databases.
+const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
+let nc: NatsConnection;
+let js: JetStreamClient;
+let names: Names;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let prisma: PrismaClient;
+
+/** One inbound call's events, in the order the gateway and bridge publish them. */
+function conversation(callId: string): CallEvent[] {
+  const at = (s: number) => ({ ts: new Date(Date.UTC(2026, 10, 25, 12, 0, s)).toISOString() });
+  return [
+    callEvent(
+      'created',
+      callId,
+      {
+        direction: 'inbound',
+        transport: 'media-streams',
+        from: '+15555550142',
+        to: '+15555550100',
+        agentId: 'not-a-known-agent',
+        providerCallSid: `CA${randomBytes(16).toString('hex')}`,
+      },
+      at(0),
+    ),
+    callEvent('answered', callId, {}, at(1)),
+    callEvent(
+      'transcript',
+      callId,
+      { role: 'agent', text: 'Hello, how can I help?', final: true },
+      at(3),
+    ),
+    callEvent('transcript', callId, { role: 'caller', text: 'A table for', final: false }, at(5)),
+    callEvent(
+      'transcript',
+      callId,
+      { role: 'caller', text: 'A table for two, please.', final: true },
+      at(6),
+    ),
+    callEvent('barge-in', callId, { itemId: 'item_1', audioEndMs: 1200 }, at(7)),
+    callEvent('transcript', callId, { role: 'agent', text: 'Booked.', final: true }, at(8)),
+    callEvent(
+      'ended',
+      callId,
+      { reason: 'caller-hangup', durationMs: 9000, metrics: { setupMs: 180, firstAudioMs: 420 } },
+      at(9),
+    ),
+  ] as CallEvent[];
+}
+
+async function publishAll(events: CallEvent[]) {
+  for (const e of events) await publishEvent(js, names, e);
+}
+
+beforeAll(async () => {
+  nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+  js = jetstream(nc);
+  names = createNames(`t${randomBytes(4).toString('hex')}`);
+  await provisionJetStream(nc, names);
+  db = await createTestDatabase();
+  prisma = createPrismaClient({ databaseUrl: db.databaseUrl });
+});
+
+afterAll(async () => {
+  const jsm = await jetstreamManager(nc);
+  for (const s of [
+    ...Object.values(names.streams).map((x) => x.name),
+    `KV_${names.kv.callOwners.name}`,
+  ]) {
+    await jsm.streams.delete(s).catch(() => undefined);
+  }
+  await nc.close();
+  await prisma.$disconnect();
+  await db.drop();
+});
+
+describe('gateway - call-record projector', { timeout: 30_000 }, () => {
+  it('projects a whole call: status, times, end reason, metrics, transcript in order, every event', async () => {
+    const { log } = captureLogs();
+    const projector = await startCallRecordProjector({
+      nc,
+      names,
+      store: new PrismaCallRecordStore(prisma),
+      log,
+    });
+    const callId = randomUUID();
+    await publishAll(conversation(callId));
+    await vi.waitFor(
+      async () =>
+        expect((await prisma.call.findUnique({ where: { id: callId } }))?.status).toBe('completed'),
+      { timeout: 10_000 },
+    );
+    await projector.stop();
+
+    const call = await prisma.call.findUniqueOrThrow({ where: { id: callId } });
+    expect(call).toMatchObject({
+      direction: 'inbound',
+      transport: 'media_streams',
+      fromNumber: '+15555550142',
+      endReason: 'caller-hangup',
+      setupMs: 180,
+      firstAudioMs: 420,
+      agentId: null,
+    });
+    expect(call.createdAt.toISOString()).toBe('2026-11-25T12:00:00.000Z');
+    expect(call.answeredAt?.toISOString()).toBe('2026-11-25T12:00:01.000Z');
+    expect(call.endedAt?.toISOString()).toBe('2026-11-25T12:00:09.000Z');
+    const turns = await prisma.transcriptTurn.findMany({
+      where: { callId },
+      orderBy: { sequence: 'asc' },
+    });
+    expect(turns.map((t) => [t.sequence, t.role, t.text])).toEqual([
+      [0, 'assistant', 'Hello, how can I help?'],
+      [1, 'user', 'A table for two, please.'],
+      [2, 'assistant', 'Booked.'],
+    ]);
+    expect(await prisma.callEvent.count({ where: { callId } })).toBe(8);
+  });
+
+  it('applying the same event twice changes nothing (redelivery, replay)', async () => {
+    const store = new PrismaCallRecordStore(prisma);
+    const callId = randomUUID();
+    const events = conversation(callId);
+    for (const e of events) expect(await store.apply(e)).toBe('applied');
+    const before = await prisma.call.findUniqueOrThrow({ where: { id: callId } });
+    for (const e of events) expect(await store.apply(e)).toBe('duplicate');
+    // An `answered` replayed after the end must not reopen the call either.
+    expect(await prisma.call.findUniqueOrThrow({ where: { id: callId } })).toEqual(before);
+    expect(await prisma.transcriptTurn.count({ where: { callId } })).toBe(3);
+    expect(await prisma.callEvent.count({ where: { callId } })).toBe(8);
+  });
+
+  it('terminates an event it can never project and keeps projecting the next ones', async () => {
+    const { log, lines } = captureLogs();
+    const projector = await startCallRecordProjector({
+      nc,
+      names,
+      store: new PrismaCallRecordStore(prisma),
+      log,
+    });
+    const orphan = randomUUID();
+    await publishEvent(js, names, callEvent('answered', orphan, {}) as CallEvent);
+    const callId = randomUUID();
+    await publishAll(conversation(callId));
+    await vi.waitFor(
+      async () =>
+        expect((await prisma.call.findUnique({ where: { id: callId } }))?.status).toBe('completed'),
+      { timeout: 10_000 },
+    );
+    await projector.stop();
+    expect(
+      lines.some(
+        (l) => l.msg === 'message handler failed permanently; terminated' && l.callId === orphan,
+      ),
+    ).toBe(true);
+    expect(await prisma.callEvent.count({ where: { callId: orphan } })).toBe(0);
+  });
+
+  it('survives a PostgreSQL outage: events wait in JetStream and are all written once it is back', async () => {
+    // The projector's database does not exist yet: every write fails as in an outage.
+    const name = `outage_${randomBytes(6).toString('hex')}`;
+    const url = `postgresql://postgres@127.0.0.1:5432/${name}`;
+    const down = createPrismaClient({ databaseUrl: url });
+    const { log, lines } = captureLogs();
+    const projector = await startCallRecordProjector({
+      nc,
+      names,
+      store: new PrismaCallRecordStore(down),
+      log,
+      retryDelayMs: () => 200,
+    });
+    const callId = randomUUID();
+    await publishAll(conversation(callId));
+    await vi.waitFor(
+      () =>
+        expect(
+          lines.filter((l) => l.msg === 'message handler failed; will retry').length,
+        ).toBeGreaterThanOrEqual(2),
+      { timeout: 10_000 },
+    );
+
+    // PostgreSQL is back: the database exists with its schema.
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${name}"`);
+    await admin.end();
+    try {
+      await migrate({ databaseUrl: url });
+      const check = createPrismaClient({ databaseUrl: url });
+      await vi.waitFor(
+        async () =>
+          expect((await check.call.findUnique({ where: { id: callId } }))?.status).toBe(
+            'completed',
+          ),
+        { timeout: 15_000 },
+      );
+      expect(await check.transcriptTurn.count({ where: { callId } })).toBe(3);
+      expect(await check.callEvent.count({ where: { callId } })).toBe(8);
+      await check.$disconnect();
+    } finally {
+      await projector.stop();
+      await down.$disconnect();
+      const cleanup = new pg.Client({ connectionString: ADMIN_URL });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await cleanup.end();
+    }
+  });
+});
