@@ -87,6 +87,10 @@ async function main(): Promise<void> {
       NATS_URL: nats.url,
       // A laptop's services answer only on loopback unless asked otherwise.
       HTTP_HOST: env.HTTP_HOST ?? '127.0.0.1',
+      // What the (simulated) Twilio calls and signs, and where it opens media streams.
+      PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${services[0]!.port}`,
+      CALL_BRIDGE_MEDIA_URL:
+        env.CALL_BRIDGE_MEDIA_URL ?? `ws://127.0.0.1:${services[1]!.port}/media`,
       LOG_LEVEL: env.LOG_LEVEL ?? 'info',
       NODE_ENV: env.NODE_ENV ?? 'development',
     },

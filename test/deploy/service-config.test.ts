@@ -50,6 +50,10 @@ function k8sEnv(objects: readonly K8sObject[], deployment: K8sObject): Env {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom?.fieldRef) env[e.name] = `${deployment.metadata.name}-7d9f8c6b5-x2x4q`;
     else if (e.valueFrom?.secretKeyRef?.key === 'DATABASE_URL') env[e.name] = SECRET_DATABASE_URL;
+    // A required (non-optional) secret exists in the cluster: stand in a value of its shape.
+    else if (e.valueFrom?.secretKeyRef && !e.valueFrom.secretKeyRef.optional) {
+      env[e.name] = `cluster-secret-${e.valueFrom.secretKeyRef.key}-0123456789abcdef`;
+    }
   }
   return env;
 }

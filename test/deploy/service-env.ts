@@ -46,7 +46,13 @@ export const PROVIDER_SECRET_ENV = [
 
 /** Variables only some services read, on top of {@link COMMON_ENV}. */
 export const SERVICE_ENV: Record<ServiceName, readonly string[]> = {
-  gateway: PROVIDER_SECRET_ENV,
+  gateway: [
+    'PUBLIC_BASE_URL',
+    'CALL_BRIDGE_MEDIA_URL',
+    'STREAM_TOKEN_SECRET',
+    'STREAM_TOKEN_TTL_SEC',
+    ...PROVIDER_SECRET_ENV,
+  ],
   'call-bridge': ['DRAIN_TIMEOUT_MS', 'MAX_CALLS', ...PROVIDER_SECRET_ENV],
   'campaign-scheduler': PROVIDER_SECRET_ENV,
   'tool-runner': [],
@@ -54,7 +60,7 @@ export const SERVICE_ENV: Record<ServiceName, readonly string[]> = {
 };
 
 /** Variables whose value must come from a Secret, never a literal in a k8s manifest. */
-export const SECRET_ENV = ['DATABASE_URL', ...PROVIDER_SECRET_ENV] as const;
+export const SECRET_ENV = ['DATABASE_URL', 'STREAM_TOKEN_SECRET', ...PROVIDER_SECRET_ENV] as const;
 
 /** Variables of the migration job (`node packages/db/dist/cli/migrate.js`). */
 export const MIGRATE_ENV = ['DATABASE_URL', 'MIGRATIONS_DIR'] as const;

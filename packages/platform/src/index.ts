@@ -75,3 +75,9 @@ export {
   type ServiceContext,
   type ServiceDefinition,
 } from './service-runtime.js';
+export {
+  signStreamToken,
+  verifyStreamToken,
+  type StreamTokenClaims,
+  type StreamTokenFailure,
+} from './stream-token.js';

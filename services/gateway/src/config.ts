@@ -1,12 +1,41 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 import { baseServiceEnv, parseConfig } from '@app/platform';
 
+/** Development-only default of STREAM_TOKEN_SECRET; refused when NODE_ENV=production. */
+const DEV_STREAM_TOKEN_SECRET = 'dev-only-stream-token-secret-change-me-0000';
+
 /**
- * Environment of the gateway service. Only the shared variables so far (see packages/platform
- * README for each one); later capabilities extend this schema.
+ * Environment of the gateway: the shared variables (packages/platform README) plus the public
+ * edge's own.
  */
-export const configSchema = baseServiceEnv({ httpPort: 3000 });
+export const configSchema = baseServiceEnv({ httpPort: 3000 })
+  .extend({
+    /**
+     * The URL Twilio uses to reach this gateway (scheme, host, optional path prefix), e.g.
+     * `https://voice.example.com`. Twilio signs the URL it called, so behind a proxy or ingress
+     * this, not the socket address, is what signatures are checked against.
+     */
+    PUBLIC_BASE_URL: z.url().default('http://127.0.0.1:3000'),
+    /** Twilio auth token, to verify X-Twilio-Signature. Unset: every Twilio webhook gets 503. */
+    TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+    /** Where Twilio opens the media WebSocket: the call-bridge's public `/media` URL. */
+    CALL_BRIDGE_MEDIA_URL: z.url().default('ws://127.0.0.1:3001/media'),
+    /** Signs the short-lived stream token checked by call-bridge; at least 32 characters. */
+    STREAM_TOKEN_SECRET: z.string().min(32).default(DEV_STREAM_TOKEN_SECRET),
+    /** Lifetime of a stream token, in seconds: Twilio opens the stream within a second or two. */
+    STREAM_TOKEN_TTL_SEC: z.coerce.number().int().min(5).max(3_600).default(60),
+  })
+  .superRefine((cfg, ctx) => {
+    // Safe by default: the public dev secret never reaches production unnoticed.
+    if (cfg.NODE_ENV === 'production' && cfg.STREAM_TOKEN_SECRET === DEV_STREAM_TOKEN_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STREAM_TOKEN_SECRET'],
+        message: 'set a secret of your own in production (the default is public)',
+      });
+    }
+  });
 
 export type Config = z.output<typeof configSchema>;
 

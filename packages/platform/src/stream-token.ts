@@ -1,0 +1,77 @@
+/**
+ * The short-lived token the gateway hands Twilio as a `<Parameter>` of `<Connect><Stream>`, and
+ * the call-bridge checks before it accepts a media stream (ARCHITECTURE.md "Media Streams"):
+ * only a stream the gateway set up for a known call gets in.
+ *
+ * Format: `v1.<payload>.<mac>`, base64url JSON `{ callId, agentId, exp, jti }` and its
+ * HMAC-SHA256 under the shared secret. `jti` lets the bridge refuse a replayed token.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export interface StreamTokenClaims {
+  callId: string;
+  agentId: string;
+  /** Expiry, Unix seconds. */
+  exp: number;
+  /** Unique token id, for replay protection. */
+  jti: string;
+}
+
+/** Why a token was refused. */
+export type StreamTokenFailure = 'malformed' | 'bad-signature' | 'expired';
+
+function mac(secret: string, payload: string): Buffer {
+  return createHmac('sha256', secret).update(`v1.${payload}`).digest();
+}
+
+/**
+ * Signs a token for one call.
+ * @param opts.ttlSec - Lifetime in seconds (STREAM_TOKEN_TTL_SEC).
+ * @param opts.nowMs - Clock, for tests. @defaultValue Date.now()
+ */
+export function signStreamToken(opts: {
+  callId: string;
+  agentId: string;
+  secret: string;
+  ttlSec: number;
+  nowMs?: number;
+}): string {
+  if (opts.secret.length < 32)
+    throw new RangeError('stream token secret must be at least 32 characters');
+  const claims: StreamTokenClaims = {
+    callId: opts.callId,
+    agentId: opts.agentId,
+    exp: Math.floor((opts.nowMs ?? Date.now()) / 1_000) + opts.ttlSec,
+    jti: randomBytes(12).toString('base64url'),
+  };
+  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  return `v1.${payload}.${mac(opts.secret, payload).toString('base64url')}`;
+}
+
+/** Checks a token's signature and expiry; never throws. */
+export function verifyStreamToken(
+  token: string,
+  secret: string,
+  nowMs: number = Date.now(),
+): { ok: true; claims: StreamTokenClaims } | { ok: false; reason: StreamTokenFailure } {
+  const parts = typeof token === 'string' ? token.split('.') : [];
+  if (parts.length !== 3 || parts[0] !== 'v1' || !parts[1] || !parts[2]) {
+    return { ok: false, reason: 'malformed' };
+  }
+  const given = Buffer.from(parts[2], 'base64url');
+  const expected = mac(secret, parts[1]);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    return { ok: false, reason: 'bad-signature' };
+  }
+  let claims: StreamTokenClaims;
+  try {
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as StreamTokenClaims;
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (typeof claims.callId !== 'string' || typeof claims.exp !== 'number') {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (claims.exp * 1_000 <= nowMs) return { ok: false, reason: 'expired' };
+  return { ok: true, claims };
+}

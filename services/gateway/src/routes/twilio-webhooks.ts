@@ -1,0 +1,163 @@
+/**
+ * Twilio's webhooks (ARCHITECTURE.md "Media Streams"):
+ *
+ * - POST /twilio/voice: a call arrives. Verified, the agent of the called number is looked up,
+ *   `calls.<id>.created` is published, and the TwiML connects the call's audio to the
+ *   call-bridge with the call id, agent id and a short-lived signed stream token.
+ * - POST /twilio/status: status callbacks become `status` events; a final status also closes
+ *   the call (`ended`), so a call whose media socket never opened does not stay live forever.
+ *
+ * Every request is checked against X-Twilio-Signature over PUBLIC_BASE_URL + path (twilio.md
+ * §2.1); a bad or missing signature gets 403 and nothing is recorded.
+ */
+import { randomUUID } from 'node:crypto';
+
+import formBody from '@fastify/formbody';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import twilio from 'twilio';
+import { z } from 'zod';
+
+import { callEvent, publishEvent, type CallEvent, type Names } from '@app/contracts';
+import { signStreamToken } from '@app/platform';
+
+import type { CallDirectory } from '../adapters/call-directory.js';
+import { endReasonForStatus } from '../domain/twilio-status.js';
+
+export interface TwilioWebhookOptions {
+  /** PUBLIC_BASE_URL: the origin (and path prefix) Twilio called. */
+  publicBaseUrl: string;
+  /** Unset: the webhooks cannot be verified and answer 503. */
+  authToken: string | undefined;
+  mediaUrl: string;
+  streamTokenSecret: string;
+  streamTokenTtlSec: number;
+  js: JetStreamClient;
+  names: Names;
+  directory: CallDirectory;
+  /** How long /twilio/status waits for the call's record to appear, in ms. @defaultValue 2000 */
+  lookupWaitMs?: number;
+}
+
+const E164 = /^\+[1-9]\d{1,14}$/;
+const voiceParams = z.object({ CallSid: z.string().min(1), From: z.string(), To: z.string() });
+const statusParams = z.object({
+  CallSid: z.string().min(1),
+  CallStatus: z.string().min(1),
+  SequenceNumber: z.coerce.number().int().nonnegative().optional(),
+});
+
+/** A polite end for a call we cannot take (twilio.md §3: Say then Hangup). */
+function sorryTwiml(): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.say('Sorry, this number cannot take your call right now. Goodbye.');
+  response.hangup();
+  return response.toString();
+}
+
+export async function twilioWebhookRoutes(
+  app: FastifyInstance,
+  opts: TwilioWebhookOptions,
+): Promise<void> {
+  await app.register(formBody, { bodyLimit: 64 * 1024 });
+  const base = opts.publicBaseUrl.replace(/\/+$/, '');
+
+  /** The signature check; true when the request may go on. */
+  const verified = (request: FastifyRequest, reply: FastifyReply): boolean => {
+    if (!opts.authToken) {
+      request.log.error(
+        { route: request.url },
+        'twilio webhook refused: TWILIO_AUTH_TOKEN is not set',
+      );
+      void reply.code(503).send({ error: 'twilio webhooks are not configured' });
+      return false;
+    }
+    const signature = request.headers['x-twilio-signature'];
+    const params = (request.body ?? {}) as Record<string, string>;
+    const ok =
+      typeof signature === 'string' &&
+      twilio.validateRequest(opts.authToken, signature, `${base}${request.url}`, params);
+    if (!ok) {
+      request.log.warn(
+        { route: request.url, signed: typeof signature === 'string' },
+        'twilio signature invalid',
+      );
+      void reply.code(403).send({ error: 'invalid X-Twilio-Signature' });
+    }
+    return ok;
+  };
+
+  const publish = (event: CallEvent) => publishEvent(opts.js, opts.names, event);
+
+  app.post('/twilio/voice', async (request, reply) => {
+    if (!verified(request, reply)) return reply;
+    const params = voiceParams.safeParse(request.body);
+    if (!params.success) return reply.code(400).send({ error: 'missing CallSid, From or To' });
+    const { CallSid, From, To } = params.data;
+    const agent = E164.test(To) ? await opts.directory.agentForNumber(To) : null;
+    if (!agent || !E164.test(From)) {
+      request.log.warn(
+        {
+          callSid: CallSid,
+          pii: { to: To, from: From },
+          reason: agent ? 'caller-id-not-e164' : 'unknown-number',
+        },
+        'inbound call refused',
+      );
+      return reply.type('text/xml').send(sorryTwiml());
+    }
+    const callId = randomUUID();
+    await publish(
+      callEvent('created', callId, {
+        direction: 'inbound',
+        transport: 'media-streams',
+        from: From,
+        to: To,
+        agentId: agent.agentId,
+        providerCallSid: CallSid,
+      }) as CallEvent,
+    );
+    const token = signStreamToken({
+      callId,
+      agentId: agent.agentId,
+      secret: opts.streamTokenSecret,
+      ttlSec: opts.streamTokenTtlSec,
+    });
+    const response = new twilio.twiml.VoiceResponse();
+    const stream = response.connect().stream({ url: opts.mediaUrl });
+    stream.parameter({ name: 'callId', value: callId });
+    stream.parameter({ name: 'agentId', value: agent.agentId });
+    stream.parameter({ name: 'token', value: token });
+    request.log.info({ callId, callSid: CallSid }, 'inbound call connected to the bridge');
+    return reply.type('text/xml').send(response.toString());
+  });
+
+  app.post('/twilio/status', async (request, reply) => {
+    if (!verified(request, reply)) return reply;
+    const params = statusParams.safeParse(request.body);
+    if (!params.success) return reply.code(400).send({ error: 'missing CallSid or CallStatus' });
+    const { CallSid, CallStatus, SequenceNumber } = params.data;
+    // The `created` event may still be on its way into PostgreSQL: wait briefly for it.
+    let callId: string | null = null;
+    const deadline = Date.now() + (opts.lookupWaitMs ?? 2_000);
+    while (!(callId = await opts.directory.callIdForSid(CallSid)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!callId) {
+      request.log.warn(
+        { callSid: CallSid, status: CallStatus },
+        'status callback for an unknown call',
+      );
+      return reply.code(204).send();
+    }
+    await publish(
+      callEvent('status', callId, {
+        status: CallStatus,
+        ...(SequenceNumber !== undefined ? { sequenceNumber: SequenceNumber } : {}),
+      }) as CallEvent,
+    );
+    const reason = endReasonForStatus(CallStatus);
+    if (reason) await publish(callEvent('ended', callId, { reason }) as CallEvent);
+    return reply.code(204).send();
+  });
+}
