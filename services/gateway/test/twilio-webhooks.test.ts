@@ -195,6 +195,33 @@ describe('gateway - Twilio webhooks', { timeout: 30_000 }, () => {
     await gw.app.close();
   });
 
+  it('a retried voice webhook for the same CallSid is the same call: same call id, one created event', async () => {
+    const gw = await startGateway(ACCOUNT.authToken);
+    const params = { CallSid: `CA${'4'.repeat(32)}`, From: '+15555550142', To: OUR_NUMBER };
+    const post = () =>
+      gw.app.inject({
+        method: 'POST',
+        url: '/twilio/voice',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'x-twilio-signature': twilioSignature(
+            ACCOUNT.authToken,
+            `${gw.url}/twilio/voice`,
+            params,
+          ),
+        },
+        payload: encodeForm(params),
+      });
+    const before = await storedEvents();
+    const first = await post();
+    const second = await post();
+    const callIdOf = (body: string) => /name="callId" value="([^"]+)"/.exec(body)?.[1];
+    expect(callIdOf(first.body)).toBeDefined();
+    expect(callIdOf(second.body)).toBe(callIdOf(first.body));
+    expect(await storedEvents()).toBe(before + 1);
+    await gw.app.close();
+  });
+
   it('answers a call to a number we do not serve with a polite <Say> and <Hangup>, logged, nothing recorded', async () => {
     const gw = await startGateway(ACCOUNT.authToken);
     const params = { CallSid: `CA${'3'.repeat(32)}`, From: '+15555550142', To: '+15555550111' };

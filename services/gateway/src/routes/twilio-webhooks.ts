@@ -10,15 +10,13 @@
  * Every request is checked against X-Twilio-Signature over PUBLIC_BASE_URL + path (twilio.md
  * §2.1); a bad or missing signature gets 403 and nothing is recorded.
  */
-import { randomUUID } from 'node:crypto';
-
 import formBody from '@fastify/formbody';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import { z } from 'zod';
 
-import { callEvent, publishEvent, type CallEvent, type Names } from '@app/contracts';
+import { callEvent, publishEvent, uuidV5, type CallEvent, type Names } from '@app/contracts';
 import { signStreamToken } from '@app/platform';
 
 import type { CallDirectory } from '../adapters/call-directory.js';
@@ -40,6 +38,21 @@ export interface TwilioWebhookOptions {
 }
 
 const E164 = /^\+[1-9]\d{1,14}$/;
+
+/** Namespace of the ids derived from Twilio CallSids (a fixed random UUID). */
+const CALL_SID_NAMESPACE = '5d3f2a8e-6c1b-4f7a-9e0d-2b8c4a6f1e93';
+
+/**
+ * Our call id for a Twilio call: derived from its CallSid, so a retried voice webhook (Twilio
+ * retries on timeout) is the same call. Its `created` event id is derived too, so the retry's
+ * event is dropped by JetStream (Nats-Msg-Id) and by the projector (unique event id).
+ */
+export function callIdForCallSid(callSid: string): { callId: string; createdEventId: string } {
+  return {
+    callId: uuidV5(`twilio:${callSid}`, CALL_SID_NAMESPACE),
+    createdEventId: uuidV5(`twilio:${callSid}:created`, CALL_SID_NAMESPACE),
+  };
+}
 const voiceParams = z.object({ CallSid: z.string().min(1), From: z.string(), To: z.string() });
 const statusParams = z.object({
   CallSid: z.string().min(1),
@@ -106,16 +119,21 @@ export async function twilioWebhookRoutes(
       );
       return reply.type('text/xml').send(sorryTwiml());
     }
-    const callId = randomUUID();
+    const { callId, createdEventId } = callIdForCallSid(CallSid);
     await publish(
-      callEvent('created', callId, {
-        direction: 'inbound',
-        transport: 'media-streams',
-        from: From,
-        to: To,
-        agentId: agent.agentId,
-        providerCallSid: CallSid,
-      }) as CallEvent,
+      callEvent(
+        'created',
+        callId,
+        {
+          direction: 'inbound',
+          transport: 'media-streams',
+          from: From,
+          to: To,
+          agentId: agent.agentId,
+          providerCallSid: CallSid,
+        },
+        { id: createdEventId },
+      ) as CallEvent,
     );
     const token = signStreamToken({
       callId,
