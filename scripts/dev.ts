@@ -7,9 +7,10 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { migrate } from '@app/db';
+import { createPrismaClient, migrate } from '@app/db';
 import { startSimulators, type Simulators } from '@app/sim';
 
+import { DEMO_PHONE_NUMBER, seed } from '../prisma/seed.js';
 import { startDevNats } from './dev/nats.js';
 import { startDevPostgres } from './dev/postgres.js';
 import { devServices, startServices, stopServices, waitUntilReady } from './dev/services.js';
@@ -53,6 +54,10 @@ async function main(): Promise<void> {
 
   const { applied } = await migrate({ databaseUrl: db.url });
   say(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema up to date');
+  // A demo agent on the simulators' Media Streams number, so a call works out of the box.
+  const prisma = createPrismaClient({ databaseUrl: db.url, poolMax: 1 });
+  await seed(prisma).finally(() => prisma.$disconnect());
+  say(`demo agent answers ${DEMO_PHONE_NUMBER}`);
 
   // No provider credentials: run the simulators and point the services at them. With real
   // credentials set, nothing here changes the services' provider endpoints.
@@ -71,7 +76,9 @@ async function main(): Promise<void> {
       TWILIO_API_BASE_URL: sims.twilioUrl,
       OPENAI_API_KEY: openai.apiKey,
       OPENAI_BASE_URL: `${sims.openaiHttpUrl}/v1`,
-      OPENAI_REALTIME_URL: sims.openaiWsUrl,
+      // The openai SDK's realtime client only connects over wss: trust the simulator's certificate.
+      OPENAI_REALTIME_URL: sims.openaiWssUrl,
+      OPENAI_REALTIME_CA: sims.tlsCertPem,
       OPENAI_WEBHOOK_SECRET: openai.webhookSecret,
     });
     say(`no Twilio/OpenAI credentials: simulators on ${sims.twilioUrl} and ${sims.openaiHttpUrl}`);
@@ -130,7 +137,9 @@ async function main(): Promise<void> {
   if (sims) {
     say(`  twilio simulator     ${sims.twilioUrl}`);
     say(`  openai simulator     ${sims.openaiHttpUrl}/v1  (${sims.openaiWssUrl})`);
-    say(`  place a call         pnpm sim call --scenario book-table --control ${sims.controlUrl}`);
+    say(
+      `  place a call         pnpm sim call --scenario barge-in --to ${DEMO_PHONE_NUMBER} --control ${sims.controlUrl}`,
+    );
   }
   say('press Ctrl-C to stop');
 }

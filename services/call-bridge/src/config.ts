@@ -2,6 +2,9 @@ import { z } from 'zod';
 
 import { baseServiceEnv, parseConfig } from '@app/platform';
 
+/** Development-only default of STREAM_TOKEN_SECRET (the gateway's); refused when NODE_ENV=production. */
+const DEV_STREAM_TOKEN_SECRET = 'dev-only-stream-token-secret-change-me-0000';
+
 /**
  * Environment of the call-bridge. The shared variables (packages/platform README) plus the
  * call-capacity and drain settings that only a service holding live calls needs.
@@ -17,8 +20,31 @@ export const configSchema = baseServiceEnv({ httpPort: 3001 })
     DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).default(60_000),
     /** Whole-shutdown deadline (ms); must leave room after the drain. */
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(75_000),
+    /** Checks the stream token the gateway signed; the gateway's value, at least 32 characters. */
+    STREAM_TOKEN_SECRET: z.string().min(32).default(DEV_STREAM_TOKEN_SECRET),
+    /** OpenAI API key. Unset: every media stream is refused (closed 1011). */
+    OPENAI_API_KEY: z.string().min(1).optional(),
+    /** OpenAI REST base URL, e.g. `https://api.openai.com/v1` (the SDK default when unset). */
+    OPENAI_BASE_URL: z.url().optional(),
+    /**
+     * Realtime WebSocket URL (`wss://…/v1/realtime`, without `model`); unset: derived from
+     * OPENAI_BASE_URL by the SDK. The SDK accepts only `wss:`.
+     */
+    OPENAI_REALTIME_URL: z
+      .url()
+      .refine((u) => u.startsWith('wss://'), 'must be a wss:// URL')
+      .optional(),
+    /** Extra CA certificate (PEM) trusted for the Realtime WebSocket, e.g. a local simulator's. */
+    OPENAI_REALTIME_CA: z.string().min(1).optional(),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.NODE_ENV === 'production' && cfg.STREAM_TOKEN_SECRET === DEV_STREAM_TOKEN_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['STREAM_TOKEN_SECRET'],
+        message: 'set a secret of your own in production (the default is public)',
+      });
+    }
     if (cfg.SHUTDOWN_TIMEOUT_MS < cfg.DRAIN_TIMEOUT_MS + 5_000) {
       ctx.addIssue({
         code: 'custom',

@@ -1,22 +1,49 @@
 // Owns live calls: Twilio media WebSocket <-> OpenAI Realtime WebSocket, SIP sideband control.
 // Composition root: wiring only (STYLE.md 6.2).
+import { jetstream } from '@nats-io/jetstream';
+
 import { attachDatabase } from '@app/db';
 import { readPackageVersion, runService } from '@app/platform';
 
+import { callEventPublisher } from './adapters/call-events.js';
+import { openAIRealtime } from './adapters/openai-realtime.js';
 import { loadConfig } from './config.js';
 import { LiveCalls } from './domain/live-calls.js';
+import { createBridgeMetrics } from './metrics.js';
+import { mediaStreamRoutes } from './routes/media-stream.js';
 
 await runService({
   name: 'call-bridge',
   version: readPackageVersion(import.meta.url),
   loadConfig: () => loadConfig(),
   setup: async (ctx) => {
-    attachDatabase(ctx);
+    const prisma = attachDatabase(ctx);
     const calls = new LiveCalls(ctx.config.MAX_CALLS);
     ctx.setCapacity(() => ({ used: calls.size, limit: calls.limit }));
     ctx.onDrain('live-calls', async () => {
       const result = await calls.drain(ctx.config.DRAIN_TIMEOUT_MS);
       ctx.log.info(result, 'calls drained');
+    });
+    const { OPENAI_API_KEY: apiKey } = ctx.config;
+    if (!apiKey) ctx.log.warn('OPENAI_API_KEY is not set: media streams will be refused');
+    await ctx.app.register(mediaStreamRoutes, {
+      calls,
+      streamTokenSecret: ctx.config.STREAM_TOKEN_SECRET,
+      openRealtime: apiKey
+        ? openAIRealtime({
+            apiKey,
+            baseURL: ctx.config.OPENAI_BASE_URL,
+            realtimeUrl: ctx.config.OPENAI_REALTIME_URL,
+            ca: ctx.config.OPENAI_REALTIME_CA,
+          })
+        : null,
+      loadAgent: (agentId) =>
+        prisma.agent.findUnique({
+          where: { id: agentId },
+          select: { instructions: true, voice: true, model: true },
+        }),
+      publish: callEventPublisher(jetstream(ctx.nc), ctx.names),
+      metrics: createBridgeMetrics(ctx.registry),
     });
   },
 });

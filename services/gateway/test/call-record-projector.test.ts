@@ -40,6 +40,8 @@ function conversation(callId: string): CallEvent[] {
       at(0),
     ),
     callEvent('answered', callId, {}, at(1)),
+    // A greeting the caller talked over before its first word: no transcript turn.
+    callEvent('transcript', callId, { role: 'agent', text: '', final: true }, at(2)),
     callEvent(
       'transcript',
       callId,
@@ -130,7 +132,7 @@ describe('gateway - call-record projector', { timeout: 30_000 }, () => {
       [1, 'user', 'A table for two, please.'],
       [2, 'assistant', 'Booked.'],
     ]);
-    expect(await prisma.callEvent.count({ where: { callId } })).toBe(8);
+    expect(await prisma.callEvent.count({ where: { callId } })).toBe(9);
   });
 
   it('applying the same event twice changes nothing (redelivery, replay)', async () => {
@@ -143,7 +145,7 @@ describe('gateway - call-record projector', { timeout: 30_000 }, () => {
     // An `answered` replayed after the end must not reopen the call either.
     expect(await prisma.call.findUniqueOrThrow({ where: { id: callId } })).toEqual(before);
     expect(await prisma.transcriptTurn.count({ where: { callId } })).toBe(3);
-    expect(await prisma.callEvent.count({ where: { callId } })).toBe(8);
+    expect(await prisma.callEvent.count({ where: { callId } })).toBe(9);
   });
 
   it('terminates an event it can never project and keeps projecting the next ones', async () => {
@@ -211,7 +213,7 @@ describe('gateway - call-record projector', { timeout: 30_000 }, () => {
         { timeout: 15_000 },
       );
       expect(await check.transcriptTurn.count({ where: { callId } })).toBe(3);
-      expect(await check.callEvent.count({ where: { callId } })).toBe(8);
+      expect(await check.callEvent.count({ where: { callId } })).toBe(9);
       await check.$disconnect();
     } finally {
       await projector.stop();

@@ -102,7 +102,9 @@ async function applyToCall(tx: Tx, event: CallEvent): Promise<void> {
     case 'call.answered':
       return setStatus(tx, event.callId, 'in_progress', { answeredAt: new Date(event.ts) });
     case 'call.transcript': {
-      if (!event.data.final) return;
+      // Partial text is superseded by the final one; an utterance cut off before its first
+      // word (a greeting the caller talked over at once) is no turn. Both stay in CallEvent.
+      if (!event.data.final || event.data.text.trim() === '') return;
       const sequence = await tx.transcriptTurn.count({ where: { callId: event.callId } });
       const endedAt = new Date(event.ts);
       await tx.transcriptTurn.create({

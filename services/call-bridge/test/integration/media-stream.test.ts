@@ -1,0 +1,390 @@
+/**
+ * The bridge end to end: simulated Twilio rings our number, the gateway's webhook answers
+ * <Connect><Stream> to this bridge, which talks to the simulated OpenAI Realtime API. Real NATS
+ * and PostgreSQL.
+ */
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+
+import { createNames, type Names } from '@app/contracts';
+import { createPrismaClient, type PrismaClient } from '@app/db';
+import { createTestDatabase } from '@app/db/testing';
+import { PrismaCallDirectory, twilioWebhookRoutes } from '@app/gateway';
+import { provisionJetStream, signStreamToken } from '@app/platform';
+import { captureLogs } from '@app/platform/testing';
+import { parseScenario, startSimulators, type Simulators } from '@app/sim';
+
+import { callEventPublisher } from '../../src/adapters/call-events.js';
+import { openAIRealtime } from '../../src/adapters/openai-realtime.js';
+import { LiveCalls } from '../../src/domain/live-calls.js';
+import { createBridgeMetrics } from '../../src/metrics.js';
+import { mediaStreamRoutes } from '../../src/routes/media-stream.js';
+
+const SECRET = 'call-bridge-test-stream-token-secret-000';
+const OUR_NUMBER = '+15555550100';
+const CALLER = '+15555550142';
+
+let nc: NatsConnection;
+let jsm: JetStreamManager;
+let names: Names;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let prisma: PrismaClient;
+let agentId: string;
+let sims: Simulators;
+let bridge: FastifyInstance;
+let gateway: FastifyInstance;
+let calls: LiveCalls;
+let bridgeUrl: string;
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+interface StoredEvent {
+  type: string;
+  callId: string;
+  data: Record<string, unknown>;
+}
+
+/** Every event stored in CALLS for one call, in order. */
+async function eventsOf(callId: string): Promise<StoredEvent[]> {
+  const info = await jsm.streams.info(names.streams.calls.name);
+  const out: StoredEvent[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const msg = await jsm.streams.getMessage(names.streams.calls.name, { seq }).catch(() => null);
+    if (!msg) continue;
+    const event = msg.json<StoredEvent>();
+    if (event.callId === callId) out.push(event);
+  }
+  return out;
+}
+
+async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+beforeAll(async () => {
+  nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+  jsm = await jetstreamManager(nc);
+  names = createNames(`t${randomBytes(4).toString('hex')}`);
+  await provisionJetStream(nc, names);
+  db = await createTestDatabase();
+  prisma = createPrismaClient({ databaseUrl: db.databaseUrl });
+  const agent = await prisma.agent.create({
+    data: { name: 'front desk', instructions: 'Be brief.', voice: 'marin' },
+  });
+  agentId = agent.id;
+  await prisma.phoneNumber.create({ data: { e164: OUR_NUMBER, agentId } });
+
+  const gatewayPort = await freePort();
+  sims = await startSimulators({
+    pacing: 'fast',
+    voiceUrl: `http://127.0.0.1:${gatewayPort}/twilio/voice`,
+  });
+
+  calls = new LiveCalls(10);
+  bridge = Fastify({ loggerInstance: captureLogs().log as FastifyBaseLogger });
+  await bridge.register(mediaStreamRoutes, {
+    calls,
+    streamTokenSecret: SECRET,
+    openRealtime: openAIRealtime({
+      apiKey: sims.credentials.openai.apiKey,
+      baseURL: `${sims.openaiHttpUrl}/v1`,
+      realtimeUrl: sims.openaiWssUrl,
+      ca: sims.tlsCertPem,
+    }),
+    loadAgent: (id) =>
+      prisma.agent.findUnique({
+        where: { id },
+        select: { instructions: true, voice: true, model: true },
+      }),
+    publish: callEventPublisher(jetstream(nc), names),
+    metrics: createBridgeMetrics(new Registry()),
+  });
+  const address = await bridge.listen({ host: '127.0.0.1', port: 0 });
+  bridgeUrl = `${address.replace('http:', 'ws:')}/media`;
+
+  gateway = Fastify({ loggerInstance: captureLogs().log as FastifyBaseLogger });
+  await gateway.register(twilioWebhookRoutes, {
+    publicBaseUrl: `http://127.0.0.1:${gatewayPort}`,
+    authToken: sims.credentials.twilio.authToken,
+    mediaUrl: bridgeUrl,
+    streamTokenSecret: SECRET,
+    streamTokenTtlSec: 60,
+    js: jetstream(nc),
+    names,
+    directory: new PrismaCallDirectory(prisma),
+    lookupWaitMs: 3_000,
+  });
+  await gateway.listen({ host: '127.0.0.1', port: gatewayPort });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await bridge?.close();
+  await sims?.close();
+  if (jsm) {
+    for (const s of [
+      ...Object.values(names.streams).map((x) => x.name),
+      `KV_${names.kv.callOwners.name}`,
+    ]) {
+      await jsm.streams.delete(s).catch(() => undefined);
+    }
+  }
+  await nc?.close();
+  await prisma?.$disconnect();
+  await db?.drop();
+});
+
+const openingHours = parseScenario({
+  name: 'opening-hours',
+  caller: {
+    steps: [
+      { waitForAgent: { quietMs: 700, timeoutMs: 10_000 } },
+      { say: 'What time do you open tomorrow?' },
+      { waitForAgent: { quietMs: 700, timeoutMs: 15_000 } },
+      { say: 'Great, thank you.' },
+      { waitForAgent: { quietMs: 700, timeoutMs: 15_000 } },
+      { hangup: true },
+    ],
+  },
+  model: {
+    greeting: 'Hello, thanks for calling. How can I help?',
+    turns: [{ say: 'We open at nine in the morning.' }, { say: 'You are welcome, goodbye!' }],
+  },
+});
+
+/** The call id the gateway gave the stream (from the recording's stream start). */
+async function callIdOf(callSid: string): Promise<string> {
+  return waitFor(async () => {
+    const info = await jsm.streams.info(names.streams.calls.name);
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const msg = await jsm.streams.getMessage(names.streams.calls.name, { seq }).catch(() => null);
+      const event = msg?.json<StoredEvent>();
+      if (event?.type === 'call.created' && event.data.providerCallSid === callSid) {
+        return event.callId;
+      }
+    }
+    return undefined;
+  });
+}
+
+describe('call-bridge media streams', { timeout: 60_000 }, () => {
+  it('bridges a call: greeting, caller turns and answers in order, transcripts published', async () => {
+    const call = await sims.twilio.ringInbound({
+      to: OUR_NUMBER,
+      from: CALLER,
+      scenario: openingHours,
+    });
+    const end = await call.ended;
+    expect(end.status).toBe('completed');
+    const callId = await callIdOf(call.callSid);
+    const session = sims.openai.sessions().find((s) => s.scenario === 'opening-hours');
+    expect(session).toBeDefined();
+    expect(session?.badInputs).toEqual([]);
+    expect(session?.config).toMatchObject({
+      type: 'realtime',
+      instructions: 'Be brief.',
+      audio: {
+        input: { format: { type: 'audio/pcmu' }, turn_detection: { type: 'server_vad' } },
+        output: { format: { type: 'audio/pcmu' }, voice: 'marin' },
+      },
+    });
+    expect(session?.said.map((l) => [l.role, l.text])).toEqual([
+      ['agent', 'Hello, thanks for calling. How can I help?'],
+      ['caller', 'What time do you open tomorrow?'],
+      ['agent', 'We open at nine in the morning.'],
+      ['caller', 'Great, thank you.'],
+      ['agent', 'You are welcome, goodbye!'],
+    ]);
+    expect(call.recording.ofKind('protocol.error')).toEqual([]);
+    const events = await waitFor(async () => {
+      const list = await eventsOf(callId);
+      return list.some((e) => e.type === 'call.ended') ? list : undefined;
+    });
+    const transcripts = events
+      .filter((e) => e.type === 'call.transcript')
+      .map((e) => [e.data.role, e.data.text, e.data.final]);
+    expect(transcripts).toEqual([
+      ['agent', 'Hello, thanks for calling. How can I help?', true],
+      ['caller', 'What time do you open tomorrow?', true],
+      ['agent', 'We open at nine in the morning.', true],
+      ['caller', 'Great, thank you.', true],
+      ['agent', 'You are welcome, goodbye!', true],
+    ]);
+    const types = events.map((e) => e.type);
+    expect(types).toContain('call.answered');
+    const ended = events.find((e) => e.type === 'call.ended');
+    expect(ended?.data).toMatchObject({ reason: 'caller-hangup' });
+    expect(calls.size).toBe(0);
+  });
+
+  it('barge-in: clears Twilio and truncates at what the caller heard', async () => {
+    const scenario = parseScenario(
+      JSON.parse(
+        readFileSync(
+          new URL('../../../../packages/sim/scenarios/barge-in.json', import.meta.url),
+          'utf8',
+        ),
+      ),
+    );
+    const call = await sims.twilio.ringInbound({ to: OUR_NUMBER, from: CALLER, scenario });
+    await call.ended;
+    const callId = await callIdOf(call.callSid);
+    const events = await waitFor(async () => {
+      const list = await eventsOf(callId);
+      return list.some((e) => e.type === 'call.ended') ? list : undefined;
+    });
+    // The caller talks over the greeting too (its script does not wait for it); the scripted
+    // barge-in cuts the long answer.
+    const session = sims.openai.sessions().find((x) => x.scenario === 'barge-in');
+    const answer = session?.said.find(
+      (l) => l.role === 'agent' && l.text.startsWith('We are open'),
+    );
+    expect(answer?.itemId).toBeDefined();
+    expect(session?.badInputs).toEqual([]);
+    expect(events.filter((e) => e.type === 'call.error')).toEqual([]);
+    const bargeIn = events.find(
+      (e) => e.type === 'call.barge-in' && e.data.itemId === answer?.itemId,
+    );
+    expect(bargeIn).toBeDefined();
+    expect(call.recording.ofKind('received.clear').length).toBeGreaterThanOrEqual(1);
+    // What the caller heard of that answer: total heard at the clear that followed its
+    // barge-in, minus total heard when audio resumed after its first turn.
+    const entries = call.recording.entries;
+    const cue = entries.findIndex((e) => e.kind === 'caller.barge-in');
+    const saidFirst = entries.findIndex((e) => e.kind === 'caller.said');
+    const answerStart = entries.find((e, i) => i > saidFirst && e.kind === 'caller.heard-start')
+      ?.data?.heardMs;
+    const clearedAt = entries.find((e, i) => i > cue && e.kind === 'caller.cleared')?.data?.heardMs;
+    expect(typeof answerStart).toBe('number');
+    expect(typeof clearedAt).toBe('number');
+    const heard = (clearedAt as number) - (answerStart as number);
+    const audioEndMs = bargeIn?.data.audioEndMs as number;
+    expect(Math.abs(audioEndMs - heard)).toBeLessThanOrEqual(40);
+    expect(call.recording.ofKind('protocol.error')).toEqual([]);
+  });
+
+  it('refuses a stream whose token is wrong with 1008', async () => {
+    const ws = new WebSocket(bridgeUrl);
+    await once(ws, 'open');
+    const closed = once(ws, 'close') as Promise<[number, Buffer]>;
+    ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
+    ws.send('{not json');
+    ws.send(JSON.stringify({ event: 'media', media: { payload: 'AAAA' } }));
+    const token = signStreamToken({
+      callId: 'another-call',
+      agentId,
+      secret: SECRET,
+      ttlSec: 60,
+    });
+    ws.send(
+      JSON.stringify({
+        event: 'start',
+        sequenceNumber: '1',
+        streamSid: 'MZ1',
+        start: {
+          streamSid: 'MZ1',
+          callSid: 'CA1',
+          tracks: ['inbound'],
+          customParameters: { callId: 'call-1', agentId, token },
+          mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
+        },
+      }),
+    );
+    const [code, reason] = await closed;
+    expect(code).toBe(1008);
+    expect(String(reason)).toMatch(/another call/);
+  });
+
+  it('refuses a garbage token and a replayed token with 1008', async () => {
+    const startWith = async (token: string, callId = 'call-replay') => {
+      const ws = new WebSocket(bridgeUrl);
+      await once(ws, 'open');
+      const closed = once(ws, 'close') as Promise<[number, Buffer]>;
+      ws.send(
+        JSON.stringify({
+          event: 'start',
+          streamSid: 'MZ2',
+          start: { streamSid: 'MZ2', customParameters: { callId, agentId, token } },
+        }),
+      );
+      return { ws, closed };
+    };
+    const garbage = await startWith('v1.nope.nope');
+    expect((await garbage.closed)[0]).toBe(1008);
+    const token = signStreamToken({ callId: 'call-replay', agentId, secret: SECRET, ttlSec: 60 });
+    const first = await startWith(token);
+    const replay = await startWith(token);
+    const [code, reason] = await replay.closed;
+    expect(code).toBe(1008);
+    expect(String(reason)).toMatch(/already used/);
+    first.ws.close();
+    await first.closed;
+    await waitFor(async () => (calls.size === 0 ? true : undefined));
+  });
+
+  it('at capacity closes with 1013, and without OpenAI configured with 1011', async () => {
+    const startWith = async (url: string) => {
+      const ws = new WebSocket(url);
+      await once(ws, 'open');
+      const closed = once(ws, 'close') as Promise<[number, Buffer]>;
+      const token = signStreamToken({ callId: 'call-full', agentId, secret: SECRET, ttlSec: 60 });
+      ws.send(
+        JSON.stringify({
+          event: 'start',
+          streamSid: 'MZ3',
+          start: { streamSid: 'MZ3', customParameters: { callId: 'call-full', agentId, token } },
+        }),
+      );
+      const [code, reason] = await closed;
+      return { code, reason: String(reason) };
+    };
+    const fillers = Array.from({ length: calls.limit }, (_, i) => ({
+      callId: `filler-${i}`,
+      end: () => Promise.resolve(),
+    }));
+    for (const f of fillers) calls.tryAdd(f);
+    try {
+      expect(await startWith(bridgeUrl)).toEqual({ code: 1013, reason: 'try again later' });
+    } finally {
+      for (const f of fillers) calls.remove(f.callId);
+    }
+
+    const bare = Fastify({ loggerInstance: captureLogs().log as FastifyBaseLogger });
+    await bare.register(mediaStreamRoutes, {
+      calls: new LiveCalls(1),
+      streamTokenSecret: SECRET,
+      openRealtime: null,
+      loadAgent: () => Promise.resolve(null),
+      publish: () => Promise.resolve(),
+    });
+    const address = await bare.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const refused = await startWith(`${address.replace('http:', 'ws:')}/media`);
+      expect(refused.code).toBe(1011);
+      expect(refused.reason).toMatch(/OPENAI_API_KEY/);
+    } finally {
+      await bare.close();
+    }
+  });
+});
