@@ -76,7 +76,10 @@ export {
   type ServiceDefinition,
 } from './service-runtime.js';
 export {
+  DEV_STREAM_TOKEN_SECRET,
+  refuseDevStreamTokenSecret,
   signStreamToken,
+  streamTokenSecretEnv,
   verifyStreamToken,
   type StreamTokenClaims,
   type StreamTokenFailure,

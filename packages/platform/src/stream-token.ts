@@ -8,6 +8,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
+import { z } from 'zod';
+
 export interface StreamTokenClaims {
   callId: string;
   agentId: string;
@@ -74,4 +76,30 @@ export function verifyStreamToken(
   }
   if (claims.exp * 1_000 <= nowMs) return { ok: false, reason: 'expired' };
   return { ok: true, claims };
+}
+
+/** Development-only default of STREAM_TOKEN_SECRET; {@link refuseDevStreamTokenSecret} rejects it in production. */
+export const DEV_STREAM_TOKEN_SECRET = 'dev-only-stream-token-secret-change-me-0000';
+
+/**
+ * STREAM_TOKEN_SECRET for a service's config schema (gateway signs, call-bridge verifies): at
+ * least 32 characters; a public dev default so `pnpm dev` needs no setup.
+ */
+export const streamTokenSecretEnv = z.string().min(32).default(DEV_STREAM_TOKEN_SECRET);
+
+/**
+ * For a schema's `superRefine`: safe by default, the public dev secret never reaches
+ * production unnoticed.
+ */
+export function refuseDevStreamTokenSecret(
+  cfg: { NODE_ENV: string; STREAM_TOKEN_SECRET: string },
+  ctx: z.RefinementCtx,
+): void {
+  if (cfg.NODE_ENV === 'production' && cfg.STREAM_TOKEN_SECRET === DEV_STREAM_TOKEN_SECRET) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['STREAM_TOKEN_SECRET'],
+      message: 'set a secret of your own in production (the default is public)',
+    });
+  }
 }

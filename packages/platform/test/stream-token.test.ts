@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 
-import { signStreamToken, verifyStreamToken } from '../src/stream-token.js';
+import {
+  DEV_STREAM_TOKEN_SECRET,
+  refuseDevStreamTokenSecret,
+  signStreamToken,
+  streamTokenSecretEnv,
+  verifyStreamToken,
+} from '../src/stream-token.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-000';
 
@@ -50,5 +57,27 @@ describe('platform - stream token', () => {
     expect(() =>
       signStreamToken({ callId: 'c', agentId: 'a', secret: 'short', ttlSec: 5 }),
     ).toThrow(RangeError);
+  });
+});
+
+describe('platform - STREAM_TOKEN_SECRET setting', () => {
+  const schema = z
+    .object({ NODE_ENV: z.string(), STREAM_TOKEN_SECRET: streamTokenSecretEnv })
+    .superRefine(refuseDevStreamTokenSecret);
+  it('defaults to the public dev secret outside production', () => {
+    expect(schema.parse({ NODE_ENV: 'development' }).STREAM_TOKEN_SECRET).toBe(
+      DEV_STREAM_TOKEN_SECRET,
+    );
+  });
+  it('refuses the dev secret and a short one in production', () => {
+    expect(schema.safeParse({ NODE_ENV: 'production' }).error?.issues[0]?.path).toEqual([
+      'STREAM_TOKEN_SECRET',
+    ]);
+    expect(schema.safeParse({ NODE_ENV: 'production', STREAM_TOKEN_SECRET: 'short' }).success).toBe(
+      false,
+    );
+    expect(
+      schema.safeParse({ NODE_ENV: 'production', STREAM_TOKEN_SECRET: 'x'.repeat(40) }).success,
+    ).toBe(true);
   });
 });

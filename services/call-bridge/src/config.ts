@@ -1,9 +1,11 @@
 import { z } from 'zod';
 
-import { baseServiceEnv, parseConfig } from '@app/platform';
-
-/** Development-only default of STREAM_TOKEN_SECRET (the gateway's); refused when NODE_ENV=production. */
-const DEV_STREAM_TOKEN_SECRET = 'dev-only-stream-token-secret-change-me-0000';
+import {
+  baseServiceEnv,
+  parseConfig,
+  refuseDevStreamTokenSecret,
+  streamTokenSecretEnv,
+} from '@app/platform';
 
 /**
  * Environment of the call-bridge. The shared variables (packages/platform README) plus the
@@ -21,7 +23,7 @@ export const configSchema = baseServiceEnv({ httpPort: 3001 })
     /** Whole-shutdown deadline (ms); must leave room after the drain. */
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1_000).default(75_000),
     /** Checks the stream token the gateway signed; the gateway's value, at least 32 characters. */
-    STREAM_TOKEN_SECRET: z.string().min(32).default(DEV_STREAM_TOKEN_SECRET),
+    STREAM_TOKEN_SECRET: streamTokenSecretEnv,
     /** OpenAI API key. Unset: every media stream is refused (closed 1011). */
     OPENAI_API_KEY: z.string().min(1).optional(),
     /** OpenAI REST base URL, e.g. `https://api.openai.com/v1` (the SDK default when unset). */
@@ -38,13 +40,7 @@ export const configSchema = baseServiceEnv({ httpPort: 3001 })
     OPENAI_REALTIME_CA: z.string().min(1).optional(),
   })
   .superRefine((cfg, ctx) => {
-    if (cfg.NODE_ENV === 'production' && cfg.STREAM_TOKEN_SECRET === DEV_STREAM_TOKEN_SECRET) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['STREAM_TOKEN_SECRET'],
-        message: 'set a secret of your own in production (the default is public)',
-      });
-    }
+    refuseDevStreamTokenSecret(cfg, ctx);
     if (cfg.SHUTDOWN_TIMEOUT_MS < cfg.DRAIN_TIMEOUT_MS + 5_000) {
       ctx.addIssue({
         code: 'custom',

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 
-import { baseServiceEnv, parseConfig } from '@app/platform';
-
-/** Development-only default of STREAM_TOKEN_SECRET; refused when NODE_ENV=production. */
-const DEV_STREAM_TOKEN_SECRET = 'dev-only-stream-token-secret-change-me-0000';
+import {
+  baseServiceEnv,
+  parseConfig,
+  refuseDevStreamTokenSecret,
+  streamTokenSecretEnv,
+} from '@app/platform';
 
 /**
  * Environment of the gateway: the shared variables (packages/platform README) plus the public
@@ -22,20 +24,11 @@ export const configSchema = baseServiceEnv({ httpPort: 3000 })
     /** Where Twilio opens the media WebSocket: the call-bridge's public `/media` URL. */
     CALL_BRIDGE_MEDIA_URL: z.url().default('ws://127.0.0.1:3001/media'),
     /** Signs the short-lived stream token checked by call-bridge; at least 32 characters. */
-    STREAM_TOKEN_SECRET: z.string().min(32).default(DEV_STREAM_TOKEN_SECRET),
+    STREAM_TOKEN_SECRET: streamTokenSecretEnv,
     /** Lifetime of a stream token, in seconds: Twilio opens the stream within a second or two. */
     STREAM_TOKEN_TTL_SEC: z.coerce.number().int().min(5).max(3_600).default(60),
   })
-  .superRefine((cfg, ctx) => {
-    // Safe by default: the public dev secret never reaches production unnoticed.
-    if (cfg.NODE_ENV === 'production' && cfg.STREAM_TOKEN_SECRET === DEV_STREAM_TOKEN_SECRET) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['STREAM_TOKEN_SECRET'],
-        message: 'set a secret of your own in production (the default is public)',
-      });
-    }
-  });
+  .superRefine(refuseDevStreamTokenSecret);
 
 export type Config = z.output<typeof configSchema>;
 
