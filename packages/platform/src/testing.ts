@@ -1,10 +1,17 @@
 /**
- * Test helpers for code that logs: a real pino logger whose JSON lines are kept, parsed, so a
- * test asserts on what was logged (STYLE.md 6.7) without writing to the console.
+ * Test helpers: a real pino logger whose JSON lines are kept, parsed, so a test asserts on what
+ * was logged (STYLE.md 6.7) without writing to the console; and a NATS namespace per test file.
  */
+import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+
+import { createNames, type Names } from '@app/contracts';
+
 import { createLogger, type CreateLoggerOptions, type Logger } from './logger.js';
+import { provisionJetStream } from './nats.js';
 
 /** A logger and the lines it wrote so far, each parsed from JSON. */
 export interface CapturedLogs {
@@ -30,4 +37,38 @@ export function captureLogs(opts: Partial<CreateLoggerOptions> = {}): CapturedLo
   });
   const log = createLogger({ service: 'test', version: '0.0.0', destination, ...opts });
   return { log, lines, messages: () => lines.map((l) => String(l.msg)) };
+}
+
+/** A NATS namespace of one's own on the real server, with its streams and bucket provisioned. */
+export interface NatsTestNamespace {
+  nc: NatsConnection;
+  names: Names;
+  /** Deletes the namespace's streams and bucket, then closes the connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Isolates a test file on the shared nats-server (STYLE.md 6.9): a random prefix gives it its
+ * own subjects, streams and KV bucket, so files run in parallel and leave nothing behind.
+ * @defaultValue servers `nats://127.0.0.1:4222`
+ */
+export async function natsTestNamespace(
+  servers = 'nats://127.0.0.1:4222',
+): Promise<NatsTestNamespace> {
+  const nc = await connect({ servers });
+  const names = createNames(`t${randomBytes(4).toString('hex')}`);
+  await provisionJetStream(nc, names);
+  return {
+    nc,
+    names,
+    async close() {
+      const jsm = await jetstreamManager(nc);
+      const streams = [
+        ...Object.values(names.streams).map((s) => s.name),
+        `KV_${names.kv.callOwners.name}`,
+      ];
+      for (const stream of streams) await jsm.streams.delete(stream).catch(() => undefined);
+      await nc.close();
+    },
+  };
 }

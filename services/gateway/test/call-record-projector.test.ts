@@ -1,15 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { type NatsConnection } from '@nats-io/transport-node';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { callEvent, createNames, publishEvent, type CallEvent, type Names } from '@app/contracts';
+import { callEvent, publishEvent, type CallEvent, type Names } from '@app/contracts';
 import { createPrismaClient, migrate, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
-import { provisionJetStream } from '@app/platform';
-import { captureLogs } from '@app/platform/testing';
+import { captureLogs, natsTestNamespace, type NatsTestNamespace } from '@app/platform/testing';
 
 import { PrismaCallRecordStore } from '../src/adapters/call-record-store.js';
 import { startCallRecordProjector } from '../src/handlers/call-record-projector.js';
@@ -19,6 +18,7 @@ const ADMIN_URL = 'postgresql://postgres@127.0.0.1:5432/postgres';
 let nc: NatsConnection;
 let js: JetStreamClient;
 let names: Names;
+let ns: NatsTestNamespace;
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let prisma: PrismaClient;
 
@@ -71,23 +71,15 @@ async function publishAll(events: CallEvent[]) {
 }
 
 beforeAll(async () => {
-  nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+  ns = await natsTestNamespace();
+  ({ nc, names } = ns);
   js = jetstream(nc);
-  names = createNames(`t${randomBytes(4).toString('hex')}`);
-  await provisionJetStream(nc, names);
   db = await createTestDatabase();
   prisma = createPrismaClient({ databaseUrl: db.databaseUrl });
 });
 
 afterAll(async () => {
-  const jsm = await jetstreamManager(nc);
-  for (const s of [
-    ...Object.values(names.streams).map((x) => x.name),
-    `KV_${names.kv.callOwners.name}`,
-  ]) {
-    await jsm.streams.delete(s).catch(() => undefined);
-  }
-  await nc.close();
+  await ns.close();
   await prisma.$disconnect();
   await db.drop();
 });

@@ -1,18 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type NatsConnection } from '@nats-io/transport-node';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 
-import { createNames, type Names } from '@app/contracts';
+import { type Names } from '@app/contracts';
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
-import { provisionJetStream, verifyStreamToken } from '@app/platform';
-import { captureLogs } from '@app/platform/testing';
+import { verifyStreamToken } from '@app/platform';
+import { captureLogs, natsTestNamespace, type NatsTestNamespace } from '@app/platform/testing';
 import { encodeForm, parseScenario, ScenarioBook, startTwilioSim, twilioSignature } from '@app/sim';
 
 import { PrismaCallDirectory } from '../src/adapters/call-directory.js';
@@ -27,6 +26,7 @@ const OUR_NUMBER = '+15555550100';
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let names: Names;
+let ns: NatsTestNamespace;
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let prisma: PrismaClient;
 let agentId: string;
@@ -59,10 +59,9 @@ async function startGateway(authToken: string | undefined, mediaUrl = 'ws://127.
 const storedEvents = async () => (await jsm.streams.info(names.streams.calls.name)).state.messages;
 
 beforeAll(async () => {
-  nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+  ns = await natsTestNamespace();
+  ({ nc, names } = ns);
   jsm = await jetstreamManager(nc);
-  names = createNames(`t${randomBytes(4).toString('hex')}`);
-  await provisionJetStream(nc, names);
   db = await createTestDatabase();
   prisma = createPrismaClient({ databaseUrl: db.databaseUrl });
   const agent = await prisma.agent.create({
@@ -73,13 +72,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of [
-    ...Object.values(names.streams).map((x) => x.name),
-    `KV_${names.kv.callOwners.name}`,
-  ]) {
-    await jsm.streams.delete(s).catch(() => undefined);
-  }
-  await nc.close();
+  await ns.close();
   await prisma.$disconnect();
   await db.drop();
 });

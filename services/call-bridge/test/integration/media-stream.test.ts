@@ -3,24 +3,23 @@
  * <Connect><Stream> to this bridge, which talks to the simulated OpenAI Realtime API. Real NATS
  * and PostgreSQL.
  */
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type NatsConnection } from '@nats-io/transport-node';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
-import { createNames, type Names } from '@app/contracts';
+import { type Names } from '@app/contracts';
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
 import { PrismaCallDirectory, twilioWebhookRoutes } from '@app/gateway';
-import { provisionJetStream, signStreamToken } from '@app/platform';
-import { captureLogs } from '@app/platform/testing';
+import { signStreamToken } from '@app/platform';
+import { captureLogs, natsTestNamespace, type NatsTestNamespace } from '@app/platform/testing';
 import { parseScenario, startSimulators, type Simulators } from '@app/sim';
 
 import { callEventPublisher } from '../../src/adapters/call-events.js';
@@ -36,6 +35,7 @@ const CALLER = '+15555550142';
 let nc: NatsConnection;
 let jsm: JetStreamManager;
 let names: Names;
+let ns: NatsTestNamespace;
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let prisma: PrismaClient;
 let agentId: string;
@@ -83,10 +83,9 @@ async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 5_000
 }
 
 beforeAll(async () => {
-  nc = await connect({ servers: 'nats://127.0.0.1:4222' });
+  ns = await natsTestNamespace();
+  ({ nc, names } = ns);
   jsm = await jetstreamManager(nc);
-  names = createNames(`t${randomBytes(4).toString('hex')}`);
-  await provisionJetStream(nc, names);
   db = await createTestDatabase();
   prisma = createPrismaClient({ databaseUrl: db.databaseUrl });
   const agent = await prisma.agent.create({
@@ -142,15 +141,7 @@ afterAll(async () => {
   await gateway?.close();
   await bridge?.close();
   await sims?.close();
-  if (jsm) {
-    for (const s of [
-      ...Object.values(names.streams).map((x) => x.name),
-      `KV_${names.kv.callOwners.name}`,
-    ]) {
-      await jsm.streams.delete(s).catch(() => undefined);
-    }
-  }
-  await nc?.close();
+  await ns?.close();
   await prisma?.$disconnect();
   await db?.drop();
 });
