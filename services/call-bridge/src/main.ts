@@ -2,10 +2,12 @@
 // Composition root: wiring only (STYLE.md 6.2).
 import { jetstream } from '@nats-io/jetstream';
 
+import { CallOwners } from '@app/contracts';
 import { attachDatabase } from '@app/db';
 import { readPackageVersion, runService } from '@app/platform';
 
 import { callEventPublisher } from './adapters/call-events.js';
+import { callOwnership } from './adapters/call-ownership.js';
 import { openAIRealtime } from './adapters/openai-realtime.js';
 import { loadConfig } from './config.js';
 import { LiveCalls } from './domain/live-calls.js';
@@ -44,6 +46,13 @@ await runService({
         }),
       publish: callEventPublisher(jetstream(ctx.nc), ctx.names),
       metrics: createBridgeMetrics(ctx.registry),
+      onCallLive: callOwnership({
+        nc: ctx.nc,
+        names: ctx.names,
+        owners: await CallOwners.open(ctx.nc, ctx.names, ctx.log),
+        pod: ctx.config.POD_NAME,
+        log: ctx.log.child({ component: 'call-ownership' }),
+      }),
     });
   },
 });

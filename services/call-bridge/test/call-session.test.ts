@@ -11,6 +11,7 @@ type RealtimeCall =
   | { op: 'audio'; payload: string }
   | { op: 'truncate'; itemId: string; audioEndMs: number }
   | { op: 'cancel' }
+  | { op: 'inject'; text: string; role: string }
   | { op: 'close' };
 
 function harness() {
@@ -24,6 +25,7 @@ function harness() {
     sendAudio: (payload) => toOpenAI.push({ op: 'audio', payload }),
     truncate: (itemId, audioEndMs) => toOpenAI.push({ op: 'truncate', itemId, audioEndMs }),
     cancelResponse: () => toOpenAI.push({ op: 'cancel' }),
+    inject: (text, role) => toOpenAI.push({ op: 'inject', text, role }),
     close: () => toOpenAI.push({ op: 'close' }),
   };
   const session = new CallSession({

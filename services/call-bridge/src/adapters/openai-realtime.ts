@@ -145,6 +145,15 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
           audio_end_ms: audioEndMs,
         }),
       cancelResponse: () => send({ type: 'response.cancel' }),
+      inject: (text, role) => {
+        // A message added to the live conversation, then a response so the agent acts on it
+        // (openai-realtime.md: conversation.item.create, response.create).
+        send({
+          type: 'conversation.item.create',
+          item: { type: 'message', role, content: [{ type: 'input_text', text }] },
+        });
+        send({ type: 'response.create' });
+      },
       close: () => {
         if (closed) return;
         closed = true;

@@ -33,6 +33,8 @@ export interface RealtimeLeg {
   truncate(itemId: string, audioEndMs: number): void;
   /** `response.cancel`. */
   cancelResponse(): void;
+  /** Adds a message to the conversation and asks for a response (call-control `inject`). */
+  inject(text: string, role: 'system' | 'user'): void;
   close(): void;
 }
 
@@ -219,6 +221,13 @@ export class CallSession {
       data: { code, message, source: 'openai', retryable: !fatal },
     });
     if (fatal) this.end('error');
+  }
+
+  /** Adds an operator's or a system message to the live conversation; false once ended. */
+  inject(text: string, role: 'system' | 'user'): boolean {
+    if (this.#ended || !this.#realtime) return false;
+    this.#realtime.inject(text, role);
+    return true;
   }
 
   /**

@@ -31,6 +31,18 @@ export interface MediaStreamOptions {
   metrics?: BridgeMetrics;
   /** ms clock, for token expiry. @defaultValue Date.now */
   nowMs?: () => number;
+  /**
+   * Called when a call is bridged, with what others may do to it (call-control); returns the
+   * cleanup run when the call ends (ownership release, control subscription).
+   */
+  onCallLive?: (call: LiveCallControl) => () => void;
+}
+
+/** What the rest of the bridge may do to a live call. */
+export interface LiveCallControl {
+  callId: string;
+  hangup(reason: CallEndReason): void;
+  inject(text: string, role: 'system' | 'user'): boolean;
 }
 
 const startSchema = z.object({
@@ -219,6 +231,7 @@ export async function mediaStreamRoutes(
           callLog.error({ err, event: event.event }, 'call event not published');
         });
       };
+      let cleanup: (() => void) | null = null;
       const s = new CallSession({
         callId: id,
         streamSid,
@@ -234,6 +247,7 @@ export async function mediaStreamRoutes(
         onEnded: (reason) => {
           state = 'closed';
           released();
+          cleanup?.();
           callLog.info({ reason }, 'call ended');
         },
         onFrame: (direction) => opts.metrics?.frames.inc({ direction }),
@@ -256,6 +270,12 @@ export async function mediaStreamRoutes(
         },
       });
       s.start(leg);
+      cleanup =
+        opts.onCallLive?.({
+          callId: id,
+          hangup: (reason) => s.end(reason),
+          inject: (text, role) => s.inject(text, role),
+        }) ?? null;
       callLog.info('call bridged');
       for (const payload of pending.splice(0)) s.callerAudio(payload);
     }

@@ -14,7 +14,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
-import { type Names } from '@app/contracts';
+import { callControlRequest, CallOwners, request, type Names } from '@app/contracts';
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
 import { PrismaCallDirectory, twilioWebhookRoutes } from '@app/gateway';
@@ -23,6 +23,7 @@ import { captureLogs, natsTestNamespace, type NatsTestNamespace } from '@app/pla
 import { parseScenario, startSimulators, type Simulators } from '@app/sim';
 
 import { callEventPublisher } from '../../src/adapters/call-events.js';
+import { callOwnership } from '../../src/adapters/call-ownership.js';
 import { openAIRealtime } from '../../src/adapters/openai-realtime.js';
 import { LiveCalls } from '../../src/domain/live-calls.js';
 import { createBridgeMetrics } from '../../src/metrics.js';
@@ -118,6 +119,14 @@ beforeAll(async () => {
       }),
     publish: callEventPublisher(jetstream(nc), names),
     metrics: createBridgeMetrics(new Registry()),
+    onCallLive: callOwnership({
+      nc,
+      names,
+      owners: await CallOwners.open(nc, names, captureLogs().log),
+      pod: 'bridge-test-0',
+      heartbeatMs: 200,
+      log: captureLogs().log,
+    }),
   });
   const address = await bridge.listen({ host: '127.0.0.1', port: 0 });
   bridgeUrl = `${address.replace('http:', 'ws:')}/media`;
@@ -227,6 +236,60 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
     const ended = events.find((e) => e.type === 'call.ended');
     expect(ended?.data).toMatchObject({ reason: 'caller-hangup' });
     expect(calls.size).toBe(0);
+  });
+
+  it('owns a live call (call-owners, heartbeat), obeys call-control inject and hangup, releases both', async () => {
+    const owners = await CallOwners.open(nc, names, captureLogs().log);
+    const call = await sims.twilio.ringInbound({
+      to: OUR_NUMBER,
+      from: CALLER,
+      scenario: parseScenario({ name: 'long-line', caller: { steps: [{ pauseMs: 60_000 }] } }),
+    });
+    const callId = await callIdOf(call.callSid);
+    const owner = await waitFor(async () => (await owners.get(callId)) ?? undefined);
+    expect(owner).toMatchObject({ pod: 'bridge-test-0', transport: 'media-streams' });
+    const firstRevision = (await owners.kv.get(callId))?.revision ?? 0;
+    await waitFor(
+      async () => ((await owners.kv.get(callId))?.revision ?? 0) > firstRevision || undefined,
+    );
+
+    const injected = await request(
+      nc,
+      names,
+      'call-control',
+      callControlRequest(callId, { action: 'inject', text: 'Say goodbye politely.' }),
+      { timeoutMs: 2_000 },
+    );
+    expect(injected.data).toEqual({ ok: true });
+    const transfer = await request(
+      nc,
+      names,
+      'call-control',
+      callControlRequest(callId, { action: 'transfer', target: '+15555550177', mode: 'cold' }),
+      { timeoutMs: 2_000 },
+    );
+    expect(transfer.data).toMatchObject({ ok: false, error: { code: 'NOT_SUPPORTED' } });
+    const hungUp = await request(
+      nc,
+      names,
+      'call-control',
+      callControlRequest(callId, { action: 'hangup' }),
+      { timeoutMs: 2_000 },
+    );
+    expect(hungUp.data).toEqual({ ok: true });
+
+    await call.ended;
+    const ended = await waitFor(async () =>
+      (await eventsOf(callId)).find((e) => e.type === 'call.ended'),
+    );
+    expect(ended.data.reason).toBe('agent-hangup');
+    await waitFor(async () => ((await owners.get(callId)) === null ? true : undefined));
+    // Nobody answers for the call any more.
+    await expect(
+      request(nc, names, 'call-control', callControlRequest(callId, { action: 'hangup' }), {
+        timeoutMs: 500,
+      }),
+    ).rejects.toThrow();
   });
 
   it('barge-in: clears Twilio and truncates at what the caller heard', async () => {
