@@ -11,6 +11,7 @@ import { callOwnership } from './adapters/call-ownership.js';
 import { openAIRealtime } from './adapters/openai-realtime.js';
 import { loadConfig } from './config.js';
 import { LiveCalls } from './domain/live-calls.js';
+import { startOwnerSweeper } from './handlers/owner-sweeper.js';
 import { createBridgeMetrics } from './metrics.js';
 import { mediaStreamRoutes } from './routes/media-stream.js';
 
@@ -28,6 +29,15 @@ await runService({
     });
     const { OPENAI_API_KEY: apiKey } = ctx.config;
     if (!apiKey) ctx.log.warn('OPENAI_API_KEY is not set: media streams will be refused');
+    const owners = await CallOwners.open(ctx.nc, ctx.names, ctx.log);
+    const sweeper = startOwnerSweeper({
+      prisma,
+      owners,
+      js: jetstream(ctx.nc),
+      names: ctx.names,
+      log: ctx.log.child({ component: 'owner-sweeper' }),
+    });
+    ctx.onClose('owner-sweeper', async () => sweeper.stop());
     await ctx.app.register(mediaStreamRoutes, {
       calls,
       streamTokenSecret: ctx.config.STREAM_TOKEN_SECRET,
@@ -49,7 +59,7 @@ await runService({
       onCallLive: callOwnership({
         nc: ctx.nc,
         names: ctx.names,
-        owners: await CallOwners.open(ctx.nc, ctx.names, ctx.log),
+        owners,
         pod: ctx.config.POD_NAME,
         log: ctx.log.child({ component: 'call-ownership' }),
       }),

@@ -1,0 +1,77 @@
+/**
+ * The sweeper (ARCHITECTURE.md "Ownership and control of a live call"): a pod that dies stops
+ * heart-beating, its `call-owners` entries lapse with the bucket TTL, and its calls would stay
+ * "in progress" forever. Every bridge periodically looks for answered calls with no owner and
+ * ends them with reason `bridge_lost`. The `ended` event's id is derived from the call id, so
+ * when several bridges sweep the same call, JetStream keeps one event.
+ */
+import type { JetStreamClient } from '@nats-io/jetstream';
+
+import {
+  callEvent,
+  publishEvent,
+  uuidV5,
+  type BusLogger,
+  type CallEvent,
+  type CallOwners,
+  type Names,
+} from '@app/contracts';
+import type { PrismaClient } from '@app/db';
+
+/** Namespace of the sweeper's event ids (a fixed random UUID). */
+const SWEEP_NAMESPACE = '8b7e1c52-3f4d-4a6b-9c21-5e0f7d3a9b14';
+
+export interface SweeperDeps {
+  prisma: PrismaClient;
+  owners: CallOwners;
+  js: JetStreamClient;
+  names: Names;
+  log: BusLogger;
+  /**
+   * An answered call must have been without an owner for this long (ms); more than the bucket
+   * TTL (30 s), so a live owner that missed one heartbeat is never swept. @defaultValue 45 000
+   */
+  graceMs?: number;
+}
+
+/** One sweep; returns the ids of the calls it ended. */
+export async function sweepLostCalls(
+  deps: SweeperDeps,
+  nowMs: number = Date.now(),
+): Promise<string[]> {
+  const candidates = await deps.prisma.call.findMany({
+    where: {
+      status: 'in_progress',
+      transport: 'media_streams',
+      answeredAt: { lt: new Date(nowMs - (deps.graceMs ?? 45_000)) },
+    },
+    select: { id: true },
+    take: 500,
+  });
+  const lost: string[] = [];
+  for (const { id } of candidates) {
+    if ((await deps.owners.get(id)) !== null) continue;
+    await publishEvent(
+      deps.js,
+      deps.names,
+      callEvent(
+        'ended',
+        id,
+        { reason: 'bridge_lost' },
+        { id: uuidV5(`${id}:bridge_lost`, SWEEP_NAMESPACE) },
+      ) as CallEvent,
+    );
+    lost.push(id);
+  }
+  if (lost.length > 0) deps.log.warn({ calls: lost.length }, 'calls of a lost bridge ended');
+  return lost;
+}
+
+/** Sweeps every `intervalMs` until stopped. @defaultValue intervalMs 15 000 */
+export function startOwnerSweeper(deps: SweeperDeps & { intervalMs?: number }): { stop(): void } {
+  const timer = setInterval(() => {
+    sweepLostCalls(deps).catch((err: unknown) => deps.log.warn({ err }, 'sweep failed'));
+  }, deps.intervalMs ?? 15_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+import { callEvent, callOwner, CallOwners, publishEvent, type CallEvent } from '@app/contracts';
+import { createPrismaClient, type PrismaClient } from '@app/db';
+import { createTestDatabase } from '@app/db/testing';
+import { PrismaCallRecordStore, startCallRecordProjector } from '@app/gateway';
+import { captureLogs, natsTestNamespace, type NatsTestNamespace } from '@app/platform/testing';
+
+import { sweepLostCalls } from '../../src/handlers/owner-sweeper.js';
+
+let ns: NatsTestNamespace;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let prisma: PrismaClient;
+let owners: CallOwners;
+
+/** A call answered `answeredAgoMs` ago, as the gateway and a bridge would have published it. */
+async function answeredCall(answeredAgoMs: number): Promise<string> {
+  const callId = randomUUID();
+  const ts = new Date(Date.now() - answeredAgoMs).toISOString();
+  const js = jetstream(ns.nc);
+  await publishEvent(
+    js,
+    ns.names,
+    callEvent(
+      'created',
+      callId,
+      {
+        direction: 'inbound',
+        transport: 'media-streams',
+        from: '+15555550142',
+        to: '+15555550100',
+        agentId: 'demo',
+      },
+      { ts },
+    ) as CallEvent,
+  );
+  await publishEvent(js, ns.names, callEvent('answered', callId, {}, { ts }) as CallEvent);
+  return callId;
+}
+
+async function endedEventsOf(callId: string): Promise<number> {
+  const jsm = await jetstreamManager(ns.nc);
+  const info = await jsm.streams.info(ns.names.streams.calls.name);
+  let count = 0;
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const msg = await jsm.streams
+      .getMessage(ns.names.streams.calls.name, { seq })
+      .catch(() => null);
+    if (msg?.subject === ns.names.subjects.callEvent(callId, 'ended')) count += 1;
+  }
+  return count;
+}
+
+beforeAll(async () => {
+  ns = await natsTestNamespace();
+  db = await createTestDatabase();
+  prisma = createPrismaClient({ databaseUrl: db.databaseUrl });
+  owners = await CallOwners.open(ns.nc, ns.names, captureLogs().log);
+});
+
+afterAll(async () => {
+  await ns?.close();
+  await prisma?.$disconnect();
+  await db?.drop();
+});
+
+describe('call-bridge - bridge_lost sweeper', { timeout: 30_000 }, () => {
+  it('ends answered calls whose owner lapsed, once, and leaves owned and fresh calls alone', async () => {
+    const projector = await startCallRecordProjector({
+      nc: ns.nc,
+      names: ns.names,
+      store: new PrismaCallRecordStore(prisma),
+      log: captureLogs().log,
+    });
+    const lost = await answeredCall(120_000);
+    const owned = await answeredCall(120_000);
+    const fresh = await answeredCall(1_000);
+    await owners.put(owned, callOwner({ pod: 'bridge-1', transport: 'media-streams' }));
+    await vi.waitFor(
+      async () =>
+        expect(
+          await prisma.call.count({
+            where: { status: 'in_progress', id: { in: [lost, owned, fresh] } },
+          }),
+        ).toBe(3),
+      { timeout: 10_000 },
+    );
+
+    const { log } = captureLogs();
+    const deps = { prisma, owners, js: jetstream(ns.nc), names: ns.names, log };
+    // Two bridges sweeping at the same moment.
+    const [a, b] = await Promise.all([sweepLostCalls(deps), sweepLostCalls(deps)]);
+    expect(a).toEqual([lost]);
+    expect(b).toEqual([lost]);
+    expect(await endedEventsOf(lost)).toBe(1);
+
+    await vi.waitFor(
+      async () =>
+        expect(await prisma.call.findUnique({ where: { id: lost } })).toMatchObject({
+          status: 'failed',
+          endReason: 'bridge_lost',
+        }),
+      { timeout: 10_000 },
+    );
+    await projector.stop();
+    expect((await prisma.call.findUniqueOrThrow({ where: { id: owned } })).status).toBe(
+      'in_progress',
+    );
+    expect((await prisma.call.findUniqueOrThrow({ where: { id: fresh } })).status).toBe(
+      'in_progress',
+    );
+    // Once ended, the call is no longer a candidate.
+    expect(await sweepLostCalls(deps)).toEqual([]);
+  });
+});
