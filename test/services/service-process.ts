@@ -3,8 +3,9 @@
  * does) and collects its output, so tests see exactly what an operator would.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+
+export { freePort } from '@app/platform/testing';
 
 export const ROOT_DIR = join(import.meta.dirname, '..', '..');
 
@@ -41,18 +42,6 @@ export function spawnService(name: string, env: Record<string, string>): Service
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, stdout, stderr, exited };
-}
-
-/** A TCP port that was free a moment ago (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
 }
 
 /** Polls a URL until it answers 200 or the process exits or the time runs out. */

@@ -3,6 +3,7 @@
  * was logged (STYLE.md 6.7) without writing to the console; and a NATS namespace per test file.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -71,4 +72,16 @@ export async function natsTestNamespace(
       await nc.close();
     },
   };
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
 }

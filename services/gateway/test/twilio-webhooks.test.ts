@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { createServer, type AddressInfo } from 'node:net';
 
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { type NatsConnection } from '@nats-io/transport-node';
@@ -11,7 +10,12 @@ import { type Names } from '@app/contracts';
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
 import { verifyStreamToken } from '@app/platform';
-import { captureLogs, natsTestNamespace, type NatsTestNamespace } from '@app/platform/testing';
+import {
+  captureLogs,
+  freePort,
+  natsTestNamespace,
+  type NatsTestNamespace,
+} from '@app/platform/testing';
 import { encodeForm, parseScenario, ScenarioBook, startTwilioSim, twilioSignature } from '@app/sim';
 
 import { PrismaCallDirectory } from '../src/adapters/call-directory.js';
@@ -36,10 +40,7 @@ async function startGateway(authToken: string | undefined, mediaUrl = 'ws://127.
   const { log, lines } = captureLogs();
   // The public URL (which signatures cover) must be known before the routes exist: take a
   // free port first, then listen on it.
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
+  const port = await freePort();
   const app: FastifyInstance = Fastify({ loggerInstance: log as FastifyBaseLogger });
   await app.register(twilioWebhookRoutes, {
     publicBaseUrl: `http://127.0.0.1:${port}`,

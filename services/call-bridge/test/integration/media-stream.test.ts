@@ -5,7 +5,6 @@
  */
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { type NatsConnection } from '@nats-io/transport-node';
@@ -19,7 +18,12 @@ import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
 import { PrismaCallDirectory, twilioWebhookRoutes } from '@app/gateway';
 import { signStreamToken } from '@app/platform';
-import { captureLogs, natsTestNamespace, type NatsTestNamespace } from '@app/platform/testing';
+import {
+  captureLogs,
+  freePort,
+  natsTestNamespace,
+  type NatsTestNamespace,
+} from '@app/platform/testing';
 import { parseScenario, startSimulators, type Simulators } from '@app/sim';
 
 import { callEventPublisher } from '../../src/adapters/call-events.js';
@@ -45,14 +49,6 @@ let bridge: FastifyInstance;
 let gateway: FastifyInstance;
 let calls: LiveCalls;
 let bridgeUrl: string;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 interface StoredEvent {
   type: string;
