@@ -27,6 +27,9 @@ export async function seed(
         'You are the receptionist of a small clinic. Greet the caller, ask how you can help, ' +
         'and offer to transfer them to a human when you cannot.',
       transferTargets: [{ name: 'front desk', skill: 'reception' }],
+      // Speaks first (the default), with an opening line of its own.
+      greetFirst: true,
+      greeting: 'Say that the caller reached the clinic and ask how you can help, in one sentence.',
     },
   });
   const phoneNumber = await prisma.phoneNumber.upsert({

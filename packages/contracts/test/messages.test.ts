@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
 import { callControlEndpoint, callControlRequest } from '../src/messages/call-control.js';
-import { callEvent, callEventSchema, callEventSchemas } from '../src/messages/call-events.js';
+import {
+  CallEndReason,
+  callEvent,
+  callEventSchema,
+  callEventSchemas,
+} from '../src/messages/call-events.js';
 import { callOwner, callOwnerSchema } from '../src/messages/call-owner.js';
 import {
   callRequest,
@@ -42,6 +47,16 @@ describe('messages - round trip', () => {
     for (const event of CAMPAIGN_EVENT_TYPES) {
       const message = SAMPLES[`campaign.${event}`]();
       expect(campaignEventSchema.parse(roundTrip(message))).toEqual(message);
+    }
+  });
+
+  it('round-trips an ended event with every end reason, provider-error included', () => {
+    const reasons = Object.values(CallEndReason);
+    expect(reasons).toContain('provider-error');
+    for (const reason of reasons) {
+      const message = callEvent('ended', CALL_ID, { reason, durationMs: 42_000 });
+      expect(callEventSchema.parse(roundTrip(message))).toEqual(message);
+      expect(message.data).toEqual({ reason, durationMs: 42_000 });
     }
   });
 
@@ -98,6 +113,9 @@ describe('messages - rejection', () => {
       { ...created, v: 2 },
       { ...created, callId: undefined },
       { ...SAMPLES['call.ended'](), data: { reason: 'exploded' } },
+      // The reason is `provider-error`; a near miss is not accepted as it.
+      { ...SAMPLES['call.ended'](), data: { reason: 'provider_error' } },
+      { ...SAMPLES['call.ended'](), data: { reason: 'provider-error', durationMs: -1 } },
       { ...SAMPLES['call.ended'](), data: { reason: 'completed', metrics: { setupMs: 'fast' } } },
       { ...SAMPLES['call.transcript'](), data: { role: 'caller', text: 'hi' } },
       { ...SAMPLES['call.barge-in'](), data: { itemId: 'i', audioEndMs: -1 } },

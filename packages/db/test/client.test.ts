@@ -37,7 +37,14 @@ describe(
         },
         include: { phoneNumbers: true },
       });
-      expect(agent).toMatchObject({ voice: 'alloy', model: 'gpt-realtime', transferTargets: [] });
+      // Unless configured, an agent speaks first and greets from its general instructions.
+      expect(agent).toMatchObject({
+        voice: 'alloy',
+        model: 'gpt-realtime',
+        transferTargets: [],
+        greetFirst: true,
+        greeting: null,
+      });
       expect(agent.id).toMatch(/^[0-9a-f-]{36}$/);
       expect(agent.phoneNumbers).toHaveLength(1);
 
@@ -67,7 +74,12 @@ describe(
       });
       expect(read.agent.name).toBe('front-desk');
       expect(read.agent.calls).toHaveLength(1);
-      expect(read.agent.calls[0]).toMatchObject({ id: call.id, status: 'ringing', endedAt: null });
+      expect(read.agent.calls[0]).toMatchObject({
+        id: call.id,
+        status: 'ringing',
+        endedAt: null,
+        durationMs: null,
+      });
       expect(read.agent.calls[0]?.events[0]).toMatchObject({
         eventId: 'evt-1',
         callId: call.id,

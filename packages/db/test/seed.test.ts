@@ -26,7 +26,10 @@ describe('seed - development data', { timeout: 30_000 }, () => {
       where: { e164: DEMO_PHONE_NUMBER },
       include: { agent: true },
     });
-    expect(number).toMatchObject({ transport: 'media_streams', agent: { name: DEMO_AGENT_NAME } });
+    expect(number).toMatchObject({
+      transport: 'media_streams',
+      agent: { name: DEMO_AGENT_NAME, greetFirst: true, greeting: expect.stringMatching(/clinic/) },
+    });
     expect(await prisma.agent.count()).toBe(1);
   });
 });

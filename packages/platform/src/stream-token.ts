@@ -3,8 +3,9 @@
  * the call-bridge checks before it accepts a media stream (ARCHITECTURE.md "Media Streams"):
  * only a stream the gateway set up for a known call gets in.
  *
- * Format: `v1.<payload>.<mac>`, base64url JSON `{ callId, agentId, exp, jti }` and its
- * HMAC-SHA256 under the shared secret. `jti` lets the bridge refuse a replayed token.
+ * Format: `v1.<payload>.<mac>`, base64url JSON `{ callId, agentId, exp, jti, setupStartMs? }`
+ * and its HMAC-SHA256 under the shared secret. `jti` lets the bridge refuse a replayed token;
+ * `setupStartMs` lets it measure call setup time from the gateway's first sight of the call.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -17,6 +18,11 @@ export interface StreamTokenClaims {
   exp: number;
   /** Unique token id, for replay protection. */
   jti: string;
+  /**
+   * When the gateway received the call's voice webhook, epoch ms: the start of call setup time
+   * (ARCHITECTURE.md "Observability"). Absent from tokens signed without it.
+   */
+  setupStartMs?: number;
 }
 
 /** Why a token was refused. */
@@ -29,6 +35,7 @@ function mac(secret: string, payload: string): Buffer {
 /**
  * Signs a token for one call.
  * @param opts.ttlSec - Lifetime in seconds (STREAM_TOKEN_TTL_SEC).
+ * @param opts.setupStartMs - When the voice webhook arrived, epoch ms; carried as a claim.
  * @param opts.nowMs - Clock, for tests. @defaultValue Date.now()
  */
 export function signStreamToken(opts: {
@@ -36,15 +43,22 @@ export function signStreamToken(opts: {
   agentId: string;
   secret: string;
   ttlSec: number;
+  setupStartMs?: number;
   nowMs?: number;
 }): string {
   if (opts.secret.length < 32)
     throw new RangeError('stream token secret must be at least 32 characters');
+  if (opts.setupStartMs !== undefined && !Number.isFinite(opts.setupStartMs)) {
+    throw new RangeError(
+      `setupStartMs must be a finite number (epoch ms), got ${opts.setupStartMs}`,
+    );
+  }
   const claims: StreamTokenClaims = {
     callId: opts.callId,
     agentId: opts.agentId,
     exp: Math.floor((opts.nowMs ?? Date.now()) / 1_000) + opts.ttlSec,
     jti: randomBytes(12).toString('base64url'),
+    ...(opts.setupStartMs !== undefined ? { setupStartMs: opts.setupStartMs } : {}),
   };
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
   return `v1.${payload}.${mac(opts.secret, payload).toString('base64url')}`;
@@ -71,7 +85,13 @@ export function verifyStreamToken(
   } catch {
     return { ok: false, reason: 'malformed' };
   }
-  if (typeof claims.callId !== 'string' || typeof claims.exp !== 'number') {
+  if (
+    typeof claims !== 'object' ||
+    claims === null ||
+    typeof claims.callId !== 'string' ||
+    typeof claims.exp !== 'number' ||
+    (claims.setupStartMs !== undefined && !Number.isFinite(claims.setupStartMs))
+  ) {
     return { ok: false, reason: 'malformed' };
   }
   if (claims.exp * 1_000 <= nowMs) return { ok: false, reason: 'expired' };

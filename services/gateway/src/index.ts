@@ -7,6 +7,10 @@ export {
   startCallRecordProjector,
 } from './handlers/call-record-projector.js';
 export { statusForEndReason, transcriptRole } from './domain/call-record.js';
-export { PrismaCallDirectory, type CallDirectory } from './adapters/call-directory.js';
+export {
+  PrismaCallDirectory,
+  type CallBySid,
+  type CallDirectory,
+} from './adapters/call-directory.js';
 export { twilioWebhookRoutes, type TwilioWebhookOptions } from './routes/twilio-webhooks.js';
-export { endReasonForStatus } from './domain/twilio-status.js';
+export { bridgeOwnsEnd, endReasonForStatus } from './domain/twilio-status.js';

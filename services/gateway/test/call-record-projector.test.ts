@@ -108,6 +108,7 @@ describe('gateway - call-record projector', { timeout: 30_000 }, () => {
       transport: 'media_streams',
       fromNumber: '+15555550142',
       endReason: 'caller-hangup',
+      durationMs: 9000,
       setupMs: 180,
       firstAudioMs: 420,
       agentId: null,
@@ -138,6 +139,37 @@ describe('gateway - call-record projector', { timeout: 30_000 }, () => {
     expect(await prisma.call.findUniqueOrThrow({ where: { id: callId } })).toEqual(before);
     expect(await prisma.transcriptTurn.count({ where: { callId } })).toBe(3);
     expect(await prisma.callEvent.count({ where: { callId } })).toBe(9);
+  });
+
+  it('records a provider-error end as failed, with its duration rounded to whole ms', async () => {
+    const store = new PrismaCallRecordStore(prisma);
+    const callId = randomUUID();
+    const [created, answered] = conversation(callId) as [CallEvent, CallEvent];
+    await store.apply(created);
+    await store.apply(answered);
+    await store.apply(
+      callEvent('ended', callId, { reason: 'provider-error', durationMs: 4320.7 }) as CallEvent,
+    );
+    expect(await prisma.call.findUniqueOrThrow({ where: { id: callId } })).toMatchObject({
+      status: 'failed',
+      endReason: 'provider-error',
+      durationMs: 4321,
+      setupMs: null,
+      metrics: null,
+    });
+  });
+
+  it('leaves the duration empty when the ended event has none (a call closed by Twilio status)', async () => {
+    const store = new PrismaCallRecordStore(prisma);
+    const callId = randomUUID();
+    const [created] = conversation(callId) as [CallEvent];
+    await store.apply(created);
+    await store.apply(callEvent('ended', callId, { reason: 'no-answer' }) as CallEvent);
+    expect(await prisma.call.findUniqueOrThrow({ where: { id: callId } })).toMatchObject({
+      status: 'no_answer',
+      endReason: 'no-answer',
+      durationMs: null,
+    });
   });
 
   it('terminates an event it can never project and keeps projecting the next ones', async () => {

@@ -6,7 +6,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 
-import { type Names } from '@app/contracts';
+import {
+  callEvent,
+  publishEvent,
+  type CallEvent,
+  type CallEventType,
+  type Names,
+} from '@app/contracts';
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
 import { verifyStreamToken } from '@app/platform';
@@ -58,6 +64,33 @@ async function startGateway(authToken: string | undefined, mediaUrl = 'ws://127.
 }
 
 const storedEvents = async () => (await jsm.streams.info(names.streams.calls.name)).state.messages;
+
+/** How many events of each type the CALLS stream holds for one call, e.g. `{ created: 1 }`. */
+async function eventCounts(callId: string): Promise<Partial<Record<CallEventType, number>>> {
+  const info = await jsm.streams.info(names.streams.calls.name, {
+    subjects_filter: names.subjects.callEventsOf(callId),
+  });
+  return Object.fromEntries(
+    Object.entries(info.state.subjects ?? {}).map(([subject, n]) => [subject.split('.').at(-1), n]),
+  );
+}
+
+/** POSTs a Twilio webhook to the gateway, signed as Twilio signs it. */
+function signedPost(
+  gw: { app: FastifyInstance; url: string },
+  path: string,
+  params: Record<string, string>,
+) {
+  return gw.app.inject({
+    method: 'POST',
+    url: path,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': twilioSignature(ACCOUNT.authToken, `${gw.url}${path}`, params),
+    },
+    payload: encodeForm(params),
+  });
+}
 
 beforeAll(async () => {
   ns = await natsTestNamespace();
@@ -149,6 +182,157 @@ describe('gateway - Twilio webhooks', { timeout: 30_000 }, () => {
       await projector.stop();
       await gw.app.close();
       bridge.close();
+    }
+  });
+
+  it('puts the time the voice webhook arrived in the stream token (setupStartMs)', async () => {
+    const gw = await startGateway(ACCOUNT.authToken);
+    const before = Date.now();
+    const res = await signedPost(gw, '/twilio/voice', {
+      CallSid: `CA${'5'.repeat(32)}`,
+      From: '+15555550142',
+      To: OUR_NUMBER,
+    });
+    const after = Date.now();
+    await gw.app.close();
+    const token = /name="token" value="([^"]+)"/.exec(res.body)?.[1] ?? '';
+    const verified = verifyStreamToken(token, SECRET);
+    expect(verified.ok).toBe(true);
+    const setupStartMs = verified.ok ? verified.claims.setupStartMs : undefined;
+    expect(setupStartMs).toBeGreaterThanOrEqual(before - 1);
+    expect(setupStartMs).toBeLessThanOrEqual(after);
+  });
+
+  it('a final status for a call a bridge answered publishes only `status`: the bridge ends it with the true reason', async () => {
+    const projector = await startCallRecordProjector({
+      nc,
+      names,
+      store: new PrismaCallRecordStore(prisma),
+      log: captureLogs().log,
+    });
+    const gw = await startGateway(ACCOUNT.authToken);
+    try {
+      const callSid = `CA${'6'.repeat(32)}`;
+      const voice = await signedPost(gw, '/twilio/voice', {
+        CallSid: callSid,
+        From: '+15555550142',
+        To: OUR_NUMBER,
+      });
+      const callId = /name="callId" value="([^"]+)"/.exec(voice.body)?.[1] ?? '';
+      // The bridge takes the media stream and announces the call answered.
+      await publishEvent(jetstream(nc), names, callEvent('answered', callId, {}) as CallEvent);
+      await vi.waitFor(
+        async () =>
+          expect(
+            (await prisma.call.findUnique({ where: { id: callId } }))?.answeredAt,
+          ).toBeInstanceOf(Date),
+        { timeout: 10_000 },
+      );
+
+      const status = await signedPost(gw, '/twilio/status', {
+        CallSid: callSid,
+        CallStatus: 'completed',
+        SequenceNumber: '3',
+      });
+      expect(status.statusCode).toBe(204);
+      // The route publishes (and JetStream acks) before it answers: what it sent is stored.
+      expect(await eventCounts(callId)).toEqual({ created: 1, answered: 1, status: 1 });
+      await vi.waitFor(
+        async () =>
+          expect(await prisma.callEvent.count({ where: { callId, type: 'status' } })).toBe(1),
+        { timeout: 10_000 },
+      );
+      expect(await prisma.call.findUniqueOrThrow({ where: { id: callId } })).toMatchObject({
+        status: 'in_progress',
+        endedAt: null,
+      });
+
+      // The owning bridge ends the call with what really happened.
+      await publishEvent(
+        jetstream(nc),
+        names,
+        callEvent('ended', callId, { reason: 'caller-hangup', durationMs: 7_250 }) as CallEvent,
+      );
+      await vi.waitFor(
+        async () =>
+          expect(await prisma.call.findUnique({ where: { id: callId } })).toMatchObject({
+            status: 'completed',
+            endReason: 'caller-hangup',
+            durationMs: 7_250,
+          }),
+        { timeout: 10_000 },
+      );
+    } finally {
+      await gw.app.close();
+      await projector.stop();
+    }
+  });
+
+  it('a final status for a call no Media Streams bridge answered closes it with that status', async () => {
+    const projector = await startCallRecordProjector({
+      nc,
+      names,
+      store: new PrismaCallRecordStore(prisma),
+      log: captureLogs().log,
+    });
+    const gw = await startGateway(ACCOUNT.authToken);
+    try {
+      // Media Streams, socket never opened: only the voice webhook happened.
+      const neverBridgedSid = `CA${'7'.repeat(32)}`;
+      const voice = await signedPost(gw, '/twilio/voice', {
+        CallSid: neverBridgedSid,
+        From: '+15555550142',
+        To: OUR_NUMBER,
+      });
+      const neverBridged = /name="callId" value="([^"]+)"/.exec(voice.body)?.[1] ?? '';
+      // SIP, answered: no Media Streams bridge and no sweeper covers it, so Twilio's word ends it.
+      const sip = await prisma.call.create({
+        data: {
+          twilioCallSid: `CA${'8'.repeat(32)}`,
+          direction: 'inbound',
+          transport: 'sip',
+          fromNumber: '+15555550142',
+          toNumber: OUR_NUMBER,
+          status: 'in_progress',
+          answeredAt: new Date(),
+        },
+      });
+      await vi.waitFor(
+        async () =>
+          expect(await prisma.call.findUnique({ where: { id: neverBridged } })).not.toBeNull(),
+        { timeout: 10_000 },
+      );
+
+      const cases = [
+        { callId: neverBridged, callSid: neverBridgedSid, status: 'completed', row: 'completed' },
+        { callId: sip.id, callSid: sip.twilioCallSid ?? '', status: 'failed', row: 'failed' },
+      ];
+      for (const c of cases) {
+        const res = await signedPost(gw, '/twilio/status', {
+          CallSid: c.callSid,
+          CallStatus: c.status,
+        });
+        expect(res.statusCode).toBe(204);
+        expect(await eventCounts(c.callId)).toMatchObject({ status: 1, ended: 1 });
+        const ended = await jsm.streams.getMessage(names.streams.calls.name, {
+          last_by_subj: names.subjects.callEvent(c.callId, 'ended'),
+        });
+        expect(ended?.json<CallEvent>().data).toEqual({ reason: c.status });
+      }
+      for (const c of cases) {
+        await vi.waitFor(
+          async () =>
+            expect(await prisma.call.findUnique({ where: { id: c.callId } })).toMatchObject({
+              status: c.row,
+              endReason: c.status,
+              durationMs: null,
+            }),
+          { timeout: 10_000 },
+        );
+      }
+    } finally {
+      await gw.app.close();
+      await projector.stop();
     }
   });
 

@@ -44,6 +44,17 @@ export class CallOwners {
     return this.decode(callId, entry.value);
   }
 
+  /**
+   * The owner with the time of its last write (claim or heartbeat, by the NATS server's clock):
+   * an owner that stopped heart-beating is dead even before the bucket TTL removes it.
+   */
+  async lastBeat(callId: string): Promise<{ owner: CallOwner; at: Date } | null> {
+    const entry = await this.kv.get(callId);
+    if (!entry || entry.operation !== 'PUT') return null;
+    const owner = this.decode(callId, entry.value);
+    return owner ? { owner, at: entry.created } : null;
+  }
+
   /** Writes the owner (claim or heartbeat); returns the entry's revision. @throws TypeError */
   async put(callId: string, owner: CallOwner): Promise<number> {
     const valid = parseOrThrow(callOwnerSchema, owner, 'call owner');

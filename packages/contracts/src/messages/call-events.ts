@@ -23,7 +23,11 @@ export const callTransport = z.enum(['media-streams', 'sip']);
 export const CallDirection = { Inbound: 'inbound', Outbound: 'outbound' } as const;
 export type CallDirection = (typeof CallDirection)[keyof typeof CallDirection];
 
-/** Why a call ended. `bridge_lost`: its owning bridge stopped heart-beating (ARCHITECTURE.md). */
+/**
+ * Why a call ended. `bridge_lost`: its owning bridge stopped heart-beating (ARCHITECTURE.md).
+ * `provider-error`: the voice provider (OpenAI Realtime) failed mid-call and could not be
+ * recovered; the caller heard an apology before the hangup.
+ */
 export const CallEndReason = {
   Completed: 'completed',
   CallerHangup: 'caller-hangup',
@@ -34,6 +38,7 @@ export const CallEndReason = {
   Failed: 'failed',
   Canceled: 'canceled',
   BridgeLost: 'bridge_lost',
+  ProviderError: 'provider-error',
   Error: 'error',
   Rejected: 'rejected',
 } as const;

@@ -5,11 +5,20 @@
  */
 import type { PrismaClient } from '@app/db';
 
+/** What the status callback needs to know of a recorded call. */
+export interface CallBySid {
+  callId: string;
+  /** How the call reached the voice model; null until known. */
+  transport: 'media_streams' | 'sip' | null;
+  /** When a call-bridge answered it (the projected `answered` event); null if none did. */
+  answeredAt: Date | null;
+}
+
 export interface CallDirectory {
   /** The agent configured for an E.164 number; null when the number is not ours. */
   agentForNumber(e164: string): Promise<{ agentId: string } | null>;
-  /** Our call id for a Twilio CallSid; null when no call with it was recorded (yet). */
-  callIdForSid(callSid: string): Promise<string | null>;
+  /** The call with a Twilio CallSid; null when no call with it was recorded (yet). */
+  callForSid(callSid: string): Promise<CallBySid | null>;
 }
 
 export class PrismaCallDirectory implements CallDirectory {
@@ -23,11 +32,11 @@ export class PrismaCallDirectory implements CallDirectory {
     return row ? { agentId: row.agentId } : null;
   }
 
-  async callIdForSid(callSid: string): Promise<string | null> {
+  async callForSid(callSid: string): Promise<CallBySid | null> {
     const row = await this.prisma.call.findUnique({
       where: { twilioCallSid: callSid },
-      select: { id: true },
+      select: { id: true, transport: true, answeredAt: true },
     });
-    return row?.id ?? null;
+    return row ? { callId: row.id, transport: row.transport, answeredAt: row.answeredAt } : null;
   }
 }

@@ -9,6 +9,7 @@ import { UserError } from '@app/platform';
 
 import {
   isUuid,
+  msColumn,
   statusForEndReason,
   TERMINAL_STATUSES,
   transcriptRole,
@@ -122,14 +123,16 @@ async function applyToCall(tx: Tx, event: CallEvent): Promise<void> {
     }
     case 'call.ended': {
       const metrics = event.data.metrics ?? {};
+      const durationMs = msColumn(event.data.durationMs);
+      const setupMs = msColumn(metrics.setupMs);
+      const firstAudioMs = msColumn(metrics.firstAudioMs);
       await setStatus(tx, event.callId, statusForEndReason(event.data.reason), {
         endedAt: new Date(event.ts),
         endReason: event.data.reason,
+        ...(durationMs !== undefined ? { durationMs } : {}),
         ...(Object.keys(metrics).length ? { metrics } : {}),
-        ...(metrics.setupMs !== undefined ? { setupMs: Math.round(metrics.setupMs) } : {}),
-        ...(metrics.firstAudioMs !== undefined
-          ? { firstAudioMs: Math.round(metrics.firstAudioMs) }
-          : {}),
+        ...(setupMs !== undefined ? { setupMs } : {}),
+        ...(firstAudioMs !== undefined ? { firstAudioMs } : {}),
       });
       return;
     }

@@ -37,11 +37,26 @@ export function statusForEndReason(reason: CallEndReason): RecordStatus {
     case 'failed':
     case 'error':
     case 'bridge_lost':
+    case 'provider-error':
       return 'failed';
     default:
       // completed, caller-hangup, agent-hangup, transferred: the call was held and finished.
       return 'completed';
   }
+}
+
+/** Largest value of a PostgreSQL `integer` column. */
+const MAX_INT4 = 2_147_483_647;
+
+/**
+ * A duration in ms for an `Int` column (`durationMs`, `setupMs`, `firstAudioMs`): rounded, or
+ * undefined when absent or out of range (about 24.8 days). The contracts only promise a
+ * non-negative number, and a value PostgreSQL refuses would stop the projector on that event.
+ */
+export function msColumn(value: number | undefined): number | undefined {
+  if (value === undefined || !Number.isFinite(value)) return undefined;
+  const ms = Math.round(value);
+  return ms >= 0 && ms <= MAX_INT4 ? ms : undefined;
 }
 
 /** Database role of a transcript turn. */

@@ -1,5 +1,6 @@
 /**
- * Twilio call statuses (twilio.md §1.4) as call events: which ones end a call, and why.
+ * Twilio call statuses (twilio.md §1.4) as call events: which ones end a call, why, and who
+ * publishes that end.
  */
 import type { CallEndReason } from '@app/contracts';
 
@@ -14,4 +15,18 @@ const END_REASONS: Record<string, CallEndReason> = {
 /** The end reason when `status` is final, otherwise null (the call goes on). */
 export function endReasonForStatus(status: string): CallEndReason | null {
   return END_REASONS[status] ?? null;
+}
+
+/**
+ * Whether a call's end belongs to a call-bridge rather than to Twilio's final status callback:
+ * a Media Streams call that a bridge answered. Its owning bridge publishes `ended` with the
+ * true reason (`caller-hangup`, `agent-hangup`, …), or, if that bridge died, the bridge_lost
+ * sweeper does. A call no bridge answered (the media socket never opened) has nobody else to
+ * close it, so the status callback does.
+ */
+export function bridgeOwnsEnd(call: {
+  transport: 'media_streams' | 'sip' | null;
+  answeredAt: Date | null;
+}): boolean {
+  return call.transport === 'media_streams' && call.answeredAt !== null;
 }

@@ -3,9 +3,18 @@
  *
  * - POST /twilio/voice: a call arrives. Verified, the agent of the called number is looked up,
  *   `calls.<id>.created` is published, and the TwiML connects the call's audio to the
- *   call-bridge with the call id, agent id and a short-lived signed stream token.
- * - POST /twilio/status: status callbacks become `status` events; a final status also closes
- *   the call (`ended`), so a call whose media socket never opened does not stay live forever.
+ *   call-bridge with the call id, agent id and a short-lived signed stream token. The token
+ *   carries `setupStartMs`, when this request arrived, so the bridge can measure setup time.
+ * - POST /twilio/status: status callbacks become `status` events. Who publishes `ended` on a
+ *   final status (completed, busy, no-answer, failed, canceled):
+ *   - a Media Streams call a call-bridge answered (its record has `answeredAt`): not the
+ *     gateway. The owning bridge publishes `ended` with the true reason (`caller-hangup`,
+ *     `agent-hangup`, …), or, if that bridge died, the bridge_lost sweeper does. Only the
+ *     `status` event is published here.
+ *   - any other call (the media socket never opened, or no bridge answered yet): the gateway
+ *     publishes `ended` with the status as reason, so the call does not stay live forever.
+ *   The answer is known from the projected record; a call answered moments before its final
+ *   callback, with `answered` not yet projected, is closed here as never bridged.
  *
  * Every request is checked against X-Twilio-Signature over PUBLIC_BASE_URL + path (twilio.md
  * §2.1); a bad or missing signature gets 403 and nothing is recorded.
@@ -19,8 +28,8 @@ import { z } from 'zod';
 import { callEvent, publishEvent, uuidV5, type CallEvent, type Names } from '@app/contracts';
 import { signStreamToken } from '@app/platform';
 
-import type { CallDirectory } from '../adapters/call-directory.js';
-import { endReasonForStatus } from '../domain/twilio-status.js';
+import type { CallBySid, CallDirectory } from '../adapters/call-directory.js';
+import { bridgeOwnsEnd, endReasonForStatus } from '../domain/twilio-status.js';
 
 export interface TwilioWebhookOptions {
   /** PUBLIC_BASE_URL: the origin (and path prefix) Twilio called. */
@@ -103,6 +112,8 @@ export async function twilioWebhookRoutes(
   const publish = (event: CallEvent) => publishEvent(opts.js, opts.names, event);
 
   app.post('/twilio/voice', async (request, reply) => {
+    // When the request arrived (before body parsing and the checks below): setup starts here.
+    const setupStartMs = Math.round(Date.now() - reply.elapsedTime);
     if (!verified(request, reply)) return reply;
     const params = voiceParams.safeParse(request.body);
     if (!params.success) return reply.code(400).send({ error: 'missing CallSid, From or To' });
@@ -140,6 +151,7 @@ export async function twilioWebhookRoutes(
       agentId: agent.agentId,
       secret: opts.streamTokenSecret,
       ttlSec: opts.streamTokenTtlSec,
+      setupStartMs,
     });
     const response = new twilio.twiml.VoiceResponse();
     const stream = response.connect().stream({ url: opts.mediaUrl });
@@ -156,18 +168,19 @@ export async function twilioWebhookRoutes(
     if (!params.success) return reply.code(400).send({ error: 'missing CallSid or CallStatus' });
     const { CallSid, CallStatus, SequenceNumber } = params.data;
     // The `created` event may still be on its way into PostgreSQL: wait briefly for it.
-    let callId: string | null = null;
+    let call: CallBySid | null = null;
     const deadline = Date.now() + (opts.lookupWaitMs ?? 2_000);
-    while (!(callId = await opts.directory.callIdForSid(CallSid)) && Date.now() < deadline) {
+    while (!(call = await opts.directory.callForSid(CallSid)) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    if (!callId) {
+    if (!call) {
       request.log.warn(
         { callSid: CallSid, status: CallStatus },
         'status callback for an unknown call',
       );
       return reply.code(204).send();
     }
+    const { callId } = call;
     await publish(
       callEvent('status', callId, {
         status: CallStatus,
@@ -175,7 +188,9 @@ export async function twilioWebhookRoutes(
       }) as CallEvent,
     );
     const reason = endReasonForStatus(CallStatus);
-    if (reason) await publish(callEvent('ended', callId, { reason }) as CallEvent);
+    if (reason && !bridgeOwnsEnd(call)) {
+      await publish(callEvent('ended', callId, { reason }) as CallEvent);
+    }
     return reply.code(204).send();
   });
 }
