@@ -7,6 +7,8 @@ import {
   streamTokenSecretEnv,
 } from '@app/platform';
 
+import { DEFAULT_APOLOGY } from './domain/apology.js';
+
 /**
  * Environment of the call-bridge. The shared variables (packages/platform README) plus the
  * call-capacity and drain settings that only a service holding live calls needs.
@@ -38,9 +40,55 @@ export const configSchema = baseServiceEnv({ httpPort: 3001 })
       .optional(),
     /** Extra CA certificate (PEM) trusted for the Realtime WebSocket, e.g. a local simulator's. */
     OPENAI_REALTIME_CA: z.string().min(1).optional(),
+    /**
+     * Reconnects of a call's Realtime socket over the call's lifetime; 0: a dropped socket ends
+     * the call at once (with the apology).
+     */
+    REALTIME_MAX_RECONNECTS: z.coerce.number().int().min(0).max(20).default(3),
+    /** Longest a reconnect may take before the call is given up (ms). */
+    REALTIME_RECONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+    /** Failed responses (server or rate-limit errors) asked for again, per call. */
+    REALTIME_RESPONSE_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
+    /**
+     * Twilio account, for the apology when the voice model is lost (a call update with
+     * <Say>). Unset: such a call is just hung up.
+     */
+    TWILIO_ACCOUNT_SID: z
+      .string()
+      .regex(/^AC[0-9a-f]{32}$/, 'must be AC + 32 hex digits')
+      .optional(),
+    /** Twilio auth token of TWILIO_ACCOUNT_SID. */
+    TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+    /** Twilio REST base URL; unset: api.twilio.com. The local simulator's in development. */
+    TWILIO_API_BASE_URL: z.url().optional(),
+    /** What the caller hears when the call cannot go on. */
+    PROVIDER_FAILURE_MESSAGE: z.string().min(1).max(500).default(DEFAULT_APOLOGY),
+    /** How often the owning pod re-puts a call's call-owners entry (ms). */
+    CALL_OWNER_HEARTBEAT_MS: z.coerce.number().int().min(50).default(10_000),
+    /**
+     * A call-owners entry not re-put for this long belongs to a dead pod (ms); at least three
+     * heartbeats. The bucket TTL removes such entries later anyway.
+     */
+    OWNER_STALE_AFTER_MS: z.coerce.number().int().min(150).default(30_000),
+    /** How often each bridge looks for calls whose owner is gone (ms). */
+    OWNER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
   })
   .superRefine((cfg, ctx) => {
     refuseDevStreamTokenSecret(cfg, ctx);
+    if ((cfg.TWILIO_ACCOUNT_SID === undefined) !== (cfg.TWILIO_AUTH_TOKEN === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [cfg.TWILIO_ACCOUNT_SID === undefined ? 'TWILIO_ACCOUNT_SID' : 'TWILIO_AUTH_TOKEN'],
+        message: 'set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither',
+      });
+    }
+    if (cfg.OWNER_STALE_AFTER_MS < 3 * cfg.CALL_OWNER_HEARTBEAT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['OWNER_STALE_AFTER_MS'],
+        message: `must be at least 3 × CALL_OWNER_HEARTBEAT_MS (${3 * cfg.CALL_OWNER_HEARTBEAT_MS}) so a live pod that misses a heartbeat keeps its calls`,
+      });
+    }
     if (cfg.SHUTDOWN_TIMEOUT_MS < cfg.DRAIN_TIMEOUT_MS + 5_000) {
       ctx.addIssue({
         code: 'custom',

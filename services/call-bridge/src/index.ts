@@ -6,18 +6,27 @@ export { PlaybackClock } from './domain/playback-clock.js';
 export { CallSession } from './domain/call-session.js';
 export type {
   CallSessionDeps,
-  RealtimeLeg,
+  RecoveryPolicy,
   SessionEvent,
+  SessionObserver,
   TwilioLeg,
   TwilioOutbound,
 } from './domain/call-session.js';
-export { openAIRealtime, sessionConfig } from './adapters/openai-realtime.js';
+export type {
+  HistoryItem,
+  ProviderError,
+  RealtimeHandlers,
+  RealtimeLeg,
+} from './domain/realtime-leg.js';
+export { openAIRealtime, sessionConfig, historyEvents } from './adapters/openai-realtime.js';
 export type {
   AgentSession,
+  FunctionTool,
   OpenRealtime,
   RealtimeConnection,
-  RealtimeHandlers,
 } from './adapters/openai-realtime.js';
+export { agentSessionLoader } from './adapters/agent-sessions.js';
+export { twilioCalls, apologyTwiml, type TwilioCalls } from './adapters/twilio-calls.js';
 export { callEventPublisher } from './adapters/call-events.js';
-export { createBridgeMetrics, type BridgeMetrics } from './metrics.js';
+export { createBridgeMetrics, metricsObserver, type BridgeMetrics } from './metrics.js';
 export { mediaStreamRoutes, type MediaStreamOptions } from './routes/media-stream.js';

@@ -6,9 +6,11 @@ import { CallOwners } from '@app/contracts';
 import { attachDatabase } from '@app/db';
 import { readPackageVersion, runService } from '@app/platform';
 
+import { agentSessionLoader } from './adapters/agent-sessions.js';
 import { callEventPublisher } from './adapters/call-events.js';
 import { callOwnership } from './adapters/call-ownership.js';
 import { openAIRealtime } from './adapters/openai-realtime.js';
+import { twilioCalls } from './adapters/twilio-calls.js';
 import { loadConfig } from './config.js';
 import { LiveCalls } from './domain/live-calls.js';
 import { startOwnerSweeper } from './handlers/owner-sweeper.js';
@@ -36,7 +38,15 @@ await runService({
       js: jetstream(ctx.nc),
       names: ctx.names,
       log: ctx.log.child({ component: 'owner-sweeper' }),
+      staleAfterMs: ctx.config.OWNER_STALE_AFTER_MS,
+      intervalMs: ctx.config.OWNER_SWEEP_INTERVAL_MS,
     });
+    const { TWILIO_ACCOUNT_SID: accountSid, TWILIO_AUTH_TOKEN: authToken } = ctx.config;
+    if (!accountSid || !authToken) {
+      ctx.log.warn(
+        'TWILIO_ACCOUNT_SID is not set: a call whose voice model fails is hung up without an apology',
+      );
+    }
     ctx.onClose('owner-sweeper', async () => sweeper.stop());
     await ctx.app.register(mediaStreamRoutes, {
       calls,
@@ -47,13 +57,19 @@ await runService({
             baseURL: ctx.config.OPENAI_BASE_URL,
             realtimeUrl: ctx.config.OPENAI_REALTIME_URL,
             ca: ctx.config.OPENAI_REALTIME_CA,
+            maxReconnects: ctx.config.REALTIME_MAX_RECONNECTS,
           })
         : null,
-      loadAgent: (agentId) =>
-        prisma.agent.findUnique({
-          where: { id: agentId },
-          select: { instructions: true, voice: true, model: true },
-        }),
+      twilioCalls:
+        accountSid && authToken
+          ? twilioCalls({ accountSid, authToken, apiBaseUrl: ctx.config.TWILIO_API_BASE_URL })
+          : null,
+      apologyText: ctx.config.PROVIDER_FAILURE_MESSAGE,
+      recovery: {
+        reconnectTimeoutMs: ctx.config.REALTIME_RECONNECT_TIMEOUT_MS,
+        responseRetries: ctx.config.REALTIME_RESPONSE_RETRIES,
+      },
+      loadAgent: agentSessionLoader(prisma),
       publish: callEventPublisher(jetstream(ctx.nc), ctx.names),
       metrics: createBridgeMetrics(ctx.registry),
       onCallLive: callOwnership({
@@ -61,6 +77,7 @@ await runService({
         names: ctx.names,
         owners,
         pod: ctx.config.POD_NAME,
+        heartbeatMs: ctx.config.CALL_OWNER_HEARTBEAT_MS,
         log: ctx.log.child({ component: 'call-ownership' }),
       }),
     });

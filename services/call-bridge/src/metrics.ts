@@ -1,11 +1,23 @@
 /** The bridge's Prometheus metrics, registered on the service's registry. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+import type { SessionObserver } from './domain/call-session.js';
+
 export interface BridgeMetrics {
   liveCalls: Gauge;
   frames: Counter<'direction'>;
+  framesDropped: Counter<'direction'>;
+  forwardLatency: Histogram<'direction'>;
+  badFrames: Counter<'kind'>;
+  callSetup: Histogram;
   bargeInReaction: Histogram;
+  truncationError: Histogram;
+  providerErrors: Counter<'code'>;
+  providerRecoveries: Counter;
 }
+
+/** Sub-millisecond to tens of ms: forwarding is in-process work, a slow frame is a problem. */
+const FORWARD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05];
 
 export function createBridgeMetrics(registry: Registry): BridgeMetrics {
   return {
@@ -20,11 +32,71 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
       labelNames: ['direction'],
       registers: [registry],
     }),
+    framesDropped: new Counter({
+      name: 'call_bridge_media_frames_dropped_total',
+      help: 'Audio frames dropped instead of queued behind a slow socket (back-pressure), by direction',
+      labelNames: ['direction'],
+      registers: [registry],
+    }),
+    forwardLatency: new Histogram({
+      name: 'call_bridge_forward_latency_seconds',
+      help: 'From a frame arriving at the bridge to it being written to the other socket',
+      labelNames: ['direction'],
+      buckets: FORWARD_BUCKETS,
+      registers: [registry],
+    }),
+    badFrames: new Counter({
+      name: 'call_bridge_bad_frames_total',
+      help: 'Media Streams frames ignored as malformed, oversized, binary or out of order, by kind',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    callSetup: new Histogram({
+      name: 'call_bridge_call_setup_seconds',
+      help: 'From the voice webhook arriving at the gateway to the first session.update sent',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers: [registry],
+    }),
     bargeInReaction: new Histogram({
       name: 'call_bridge_barge_in_reaction_seconds',
       help: 'From speech_started to Twilio clear sent',
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1],
       registers: [registry],
     }),
+    truncationError: new Histogram({
+      name: 'call_bridge_truncation_error_ms',
+      help: 'Possible error of a barge-in truncation point: audio sent but not yet confirmed played by a mark',
+      buckets: [5, 10, 20, 40, 80, 160, 320],
+      registers: [registry],
+    }),
+    providerErrors: new Counter({
+      name: 'call_bridge_provider_errors_total',
+      help: 'Errors from the voice provider (error events, malformed events, dropped connections), by code',
+      labelNames: ['code'],
+      registers: [registry],
+    }),
+    providerRecoveries: new Counter({
+      name: 'call_bridge_provider_recoveries_total',
+      help: 'Dropped provider connections restored mid-call',
+      registers: [registry],
+    }),
+  };
+}
+
+/** The session observer that feeds these metrics. */
+export function metricsObserver(m: BridgeMetrics): SessionObserver {
+  return {
+    frameForwarded: (direction, latencyMs) => {
+      m.frames.inc({ direction });
+      m.forwardLatency.observe({ direction }, latencyMs / 1_000);
+    },
+    frameDropped: (direction) => m.framesDropped.inc({ direction }),
+    bargeIn: (reactionMs, truncationErrorMs) => {
+      m.bargeInReaction.observe(reactionMs / 1_000);
+      m.truncationError.observe(truncationErrorMs);
+    },
+    providerError: (code) => m.providerErrors.inc({ code }),
+    setup: (ms) => m.callSetup.observe(ms / 1_000),
+    recovered: () => m.providerRecoveries.inc(),
   };
 }

@@ -1,30 +1,43 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import {
   CallSession,
-  type RealtimeLeg,
+  type CallSessionDeps,
   type SessionEvent,
   type TwilioOutbound,
 } from '../src/domain/call-session.js';
+import type { HistoryItem, RealtimeHandlers, RealtimeLeg } from '../src/domain/realtime-leg.js';
 
 type RealtimeCall =
   | { op: 'audio'; payload: string }
   | { op: 'truncate'; itemId: string; audioEndMs: number }
-  | { op: 'cancel' }
+  | { op: 'respond'; instructions?: string }
+  | { op: 'restore'; history: HistoryItem[] }
   | { op: 'inject'; text: string; role: string }
   | { op: 'close' };
 
-function harness() {
+/** A session over recording fakes of both legs; the provider leg opens at once. */
+function harness(overrides: Partial<CallSessionDeps> = {}, opts: { open?: boolean } = {}) {
   const toTwilio: TwilioOutbound[] = [];
   const twilioClosed: Array<{ code: number; reason: string }> = [];
   const toOpenAI: RealtimeCall[] = [];
   const events: SessionEvent[] = [];
   const ended: string[] = [];
+  const observed: string[] = [];
+  let twilioAccepts = true;
+  let openAIAccepts = true;
   let now = 1_000;
+  let handlers: RealtimeHandlers | undefined;
   const realtime: RealtimeLeg = {
-    sendAudio: (payload) => toOpenAI.push({ op: 'audio', payload }),
+    sendAudio: (payload) => {
+      if (!openAIAccepts) return false;
+      toOpenAI.push({ op: 'audio', payload });
+      return true;
+    },
     truncate: (itemId, audioEndMs) => toOpenAI.push({ op: 'truncate', itemId, audioEndMs }),
-    cancelResponse: () => toOpenAI.push({ op: 'cancel' }),
+    createResponse: (instructions) =>
+      toOpenAI.push(instructions ? { op: 'respond', instructions } : { op: 'respond' }),
+    restore: (history) => toOpenAI.push({ op: 'restore', history: [...history] }),
     inject: (text, role) => toOpenAI.push({ op: 'inject', text, role }),
     close: () => toOpenAI.push({ op: 'close' }),
   };
@@ -32,68 +45,152 @@ function harness() {
     callId: 'call-1',
     streamSid: 'MZ1',
     twilio: {
-      send: (m) => toTwilio.push(m),
+      send: (m) => {
+        if (!twilioAccepts && m.event === 'media') return false;
+        toTwilio.push(m);
+        return true;
+      },
       close: (code, reason) => twilioClosed.push({ code, reason }),
+    },
+    openRealtime: (h) => {
+      handlers = h;
+      return realtime;
     },
     emit: (e) => events.push(e),
     now: () => now,
     onEnded: (reason) => ended.push(reason),
+    observer: {
+      frameDropped: (d) => observed.push(`dropped:${d}`),
+      bargeIn: (reaction, truncErr) => observed.push(`barge-in:${reaction}:${truncErr}`),
+      providerError: (code) => observed.push(`error:${code}`),
+      setup: (ms) => observed.push(`setup:${ms}`),
+      recovered: () => observed.push('recovered'),
+    },
+    ...overrides,
   });
-  session.start(realtime);
+  session.start();
+  if (opts.open !== false) session.opened();
   return {
     session,
+    provider: () => handlers!,
     toTwilio,
     twilioClosed,
     toOpenAI,
     events,
     ended,
+    observed,
     advance: (ms: number) => (now += ms),
+    twilioBlocked: (blocked: boolean) => (twilioAccepts = !blocked),
+    openAIBlocked: (blocked: boolean) => (openAIAccepts = !blocked),
   };
 }
 
 const frame = (bytes: number) => Buffer.alloc(bytes, 0xff).toString('base64');
+const types = (events: SessionEvent[]) => events.map((e) => e.event);
 
-describe('CallSession', () => {
-  it('passes caller audio through and sends each agent delta with a mark', () => {
+describe('CallSession - media', () => {
+  it('greets first, passes caller audio through and sends each agent frame with a mark', () => {
     const h = harness();
     expect(h.events).toEqual([{ event: 'answered', data: {} }]);
+    expect(h.toOpenAI).toEqual([{ op: 'respond' }]);
     h.session.callerAudio('AAAA');
-    expect(h.toOpenAI).toEqual([{ op: 'audio', payload: 'AAAA' }]);
+    expect(h.toOpenAI.at(-1)).toEqual({ op: 'audio', payload: 'AAAA' });
     h.session.responseCreated();
-    h.session.agentAudio('item_1', frame(160));
+    h.session.audioDelta('item_1', frame(160), 1_000);
     expect(h.toTwilio).toEqual([
       { event: 'media', streamSid: 'MZ1', media: { payload: frame(160) } },
       { event: 'mark', streamSid: 'MZ1', mark: { name: 'm1' } },
     ]);
   });
 
-  it('on speech_started: clear at once, cancel, truncate at the heard audio, barge-in event', () => {
+  it('does not greet when the agent waits for the caller, and passes greeting instructions', () => {
+    expect(harness({ greeting: { first: false } }).toOpenAI).toEqual([]);
+    expect(
+      harness({ greeting: { first: true, instructions: 'Say "Clinic, hello".' } }).toOpenAI,
+    ).toEqual([{ op: 'respond', instructions: 'Say "Clinic, hello".' }]);
+  });
+
+  it('holds caller audio until the provider is open, then sends it in order', () => {
+    const h = harness({}, { open: false });
+    h.session.callerAudio('A1');
+    h.session.callerAudio('A2');
+    expect(h.toOpenAI).toEqual([]);
+    h.session.opened();
+    expect(h.toOpenAI).toEqual([
+      { op: 'respond' },
+      { op: 'audio', payload: 'A1' },
+      { op: 'audio', payload: 'A2' },
+    ]);
+  });
+
+  it('re-cuts agent deltas into 20 ms frames and pads the last one with silence', () => {
+    const h = harness();
+    h.session.audioDelta('item_1', frame(250), 1_000);
+    expect(h.toTwilio.filter((m) => m.event === 'media')).toHaveLength(1);
+    h.session.audioDelta('item_1', frame(100), 1_000);
+    expect(h.toTwilio.filter((m) => m.event === 'media')).toHaveLength(2);
+    h.session.audioDone('item_1');
+    const media = h.toTwilio.filter((m) => m.event === 'media');
+    expect(media).toHaveLength(3);
+    expect(Buffer.from(media[2]!.media.payload, 'base64')).toHaveLength(160);
+  });
+
+  it('drops frames a full socket cannot take instead of queueing them, and counts them', () => {
+    const h = harness();
+    h.twilioBlocked(true);
+    h.session.audioDelta('item_1', frame(320), 1_000);
+    expect(h.toTwilio).toEqual([]);
+    h.openAIBlocked(true);
+    h.session.callerAudio('AAAA');
+    expect(h.observed).toEqual([
+      'dropped:openai-to-caller',
+      'dropped:openai-to-caller',
+      'dropped:caller-to-openai',
+    ]);
+    h.session.end('caller-hangup');
+    expect(h.events.at(-1)?.data).toMatchObject({ metrics: { framesDropped: 3, framesOut: 0 } });
+  });
+
+  it('measures set-up from the voice webhook to the first session config', () => {
+    const h = harness({ setupStartMs: 5_000, epochNow: () => 5_420 }, { open: false });
+    h.session.opened();
+    expect(h.observed).toEqual(['setup:420']);
+    h.session.end('caller-hangup');
+    expect(h.events.at(-1)?.data).toMatchObject({ metrics: { setupMs: 420 } });
+  });
+});
+
+describe('CallSession - barge-in', () => {
+  it('on speech_started: clear at once, truncate at the heard audio, barge-in event', () => {
     const h = harness();
     h.session.responseCreated();
-    for (let i = 0; i < 5; i++) h.session.agentAudio('item_1', frame(160));
+    for (let i = 0; i < 5; i++) h.session.audioDelta('item_1', frame(160), 1_000);
     h.session.markEchoed('m3'); // 60 ms played of 100 ms sent
+    h.advance(5);
     h.session.speechStarted();
     const clearAt = h.toTwilio.findIndex((m) => m.event === 'clear');
     expect(clearAt).toBe(10);
-    expect(h.toOpenAI).toEqual([
-      { op: 'cancel' },
-      { op: 'truncate', itemId: 'item_1', audioEndMs: 60 },
-    ]);
+    // No response.cancel: the server cancelled it (interrupt_response).
+    expect(h.toOpenAI.slice(1)).toEqual([{ op: 'truncate', itemId: 'item_1', audioEndMs: 60 }]);
     expect(h.events.at(-1)).toEqual({
       event: 'barge-in',
       data: { itemId: 'item_1', audioEndMs: 60, reactionMs: 0 },
     });
+    // 40 ms were unconfirmed, but the last echo was 5 ms before: at most 5 ms more was heard.
+    expect(h.observed).toEqual(['barge-in:0:5']);
     // Late deltas of the cut item are dropped; a cleared mark's echo changes nothing.
-    h.session.agentAudio('item_1', frame(160));
+    h.session.audioDelta('item_1', frame(160), 1_000);
     h.session.markEchoed('m5');
     expect(h.toTwilio).toHaveLength(11);
     // A second speech_started with nothing playing does nothing.
-    h.session.responseDone();
+    h.session.responseDone('cancelled');
     h.session.speechStarted();
     expect(h.toTwilio).toHaveLength(11);
     expect(h.toOpenAI).toHaveLength(2);
   });
+});
 
+describe('CallSession - transcripts and end', () => {
   it('publishes final transcripts of both sides', () => {
     const h = harness();
     h.session.callerTranscript('item_c', 'Hello?');
@@ -115,7 +212,7 @@ describe('CallSession', () => {
     h.advance(2_500);
     h.session.end('caller-hangup');
     h.session.end('caller-hangup');
-    expect(h.toOpenAI).toEqual([{ op: 'close' }]);
+    expect(h.toOpenAI).toEqual([{ op: 'respond' }, { op: 'close' }]);
     expect(h.twilioClosed).toEqual([{ code: 1000, reason: 'call ended' }]);
     expect(h.ended).toEqual(['caller-hangup']);
     const ended = h.events.filter((e) => e.event === 'ended');
@@ -123,13 +220,169 @@ describe('CallSession', () => {
     expect(ended[0]?.data).toMatchObject({ reason: 'caller-hangup', durationMs: 2_500 });
     // Nothing flows after the end.
     h.session.callerAudio('AAAA');
-    expect(h.toOpenAI).toHaveLength(1);
+    expect(h.toOpenAI).toHaveLength(2);
+  });
+});
+
+describe('CallSession - provider faults', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
   });
 
-  it('a fatal OpenAI error publishes an error and ends the call with reason error', () => {
+  /** A conversation: greeting, a caller turn, and the agent halfway through its answer. */
+  function midAnswer(h: ReturnType<typeof harness>) {
+    h.session.responseCreated();
+    h.session.audioDelta('a0', frame(160), 1_000);
+    h.session.agentTranscript('a0', 'Hello, how can I help?');
+    h.session.responseDone('completed');
+    h.session.callerCommitted('c1');
+    h.session.callerTranscript('c1', 'When do you open?');
+    h.session.responseCreated();
+    h.session.audioDelta('a1', frame(320), 1_000);
+  }
+
+  it('a dropped connection is restored with the same context and the cut answer is given again', () => {
+    const apologize = vi.fn(() => Promise.resolve());
+    const h = harness({ apologize });
+    midAnswer(h);
+    h.toOpenAI.length = 0;
+    h.toTwilio.length = 0;
+    h.provider().interrupted(1006);
+    // Twilio stops playing the cut answer; caller audio waits for the new connection.
+    expect(h.toTwilio).toEqual([{ event: 'clear', streamSid: 'MZ1' }]);
+    h.session.callerAudio('HELD');
+    expect(h.toOpenAI).toEqual([]);
+    vi.advanceTimersByTime(1_000);
+    h.provider().restored();
+    expect(h.toOpenAI).toEqual([
+      {
+        op: 'restore',
+        history: [
+          { role: 'agent', text: 'Hello, how can I help?' },
+          { role: 'caller', text: 'When do you open?' },
+        ],
+      },
+      { op: 'respond' },
+      { op: 'audio', payload: 'HELD' },
+    ]);
+    expect(h.observed).toContain('recovered');
+    expect(types(h.events)).toEqual(['answered', 'transcript', 'transcript', 'error']);
+    expect(h.events.at(-1)?.data).toMatchObject({ code: 'realtime_disconnected', retryable: true });
+    // The call goes on: the reconnect deadline was cleared, nothing ends it.
+    vi.advanceTimersByTime(60_000);
+    expect(h.ended).toEqual([]);
+    expect(apologize).not.toHaveBeenCalled();
+  });
+
+  it('after a drop between turns the new session is restored without a new answer', () => {
     const h = harness();
-    h.session.realtimeError('realtime_closed', 'gone', true);
-    expect(h.events.map((e) => e.event)).toEqual(['answered', 'error', 'ended']);
+    h.session.responseCreated();
+    h.session.audioDelta('a0', frame(160), 1_000);
+    h.session.agentTranscript('a0', 'Hello.');
+    h.session.responseDone('completed');
+    h.toOpenAI.length = 0;
+    h.provider().interrupted(1006);
+    h.provider().restored();
+    expect(h.toOpenAI).toEqual([{ op: 'restore', history: [{ role: 'agent', text: 'Hello.' }] }]);
+  });
+
+  it('a connection lost for good: apology through Twilio, then ended with provider-error', async () => {
+    let said!: () => void;
+    const apologize = vi.fn(() => new Promise<void>((resolve) => (said = resolve)));
+    const h = harness({ apologize });
+    midAnswer(h);
+    h.provider().lost(1006, '');
+    expect(apologize).toHaveBeenCalledTimes(1);
+    expect(h.toOpenAI.at(-1)).toEqual({ op: 'close' });
+    // Twilio stops the stream to speak the new TwiML; the reason stays provider-error.
+    h.session.end('caller-hangup');
+    said();
+    await vi.runAllTimersAsync();
+    expect(h.ended).toEqual(['provider-error']);
+    const error = h.events.find((e) => e.event === 'error');
+    expect(error?.data).toMatchObject({ code: 'realtime_lost', retryable: false });
     expect(h.twilioClosed).toEqual([{ code: 1011, reason: 'bridge error' }]);
+  });
+
+  it('a reconnect that takes too long gives the call up', async () => {
+    const apologize = vi.fn(() => Promise.resolve());
+    const h = harness({ apologize, recovery: { reconnectTimeoutMs: 3_000 } });
+    h.provider().interrupted(1006);
+    vi.advanceTimersByTime(2_999);
+    expect(apologize).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    await vi.runAllTimersAsync();
+    expect(apologize).toHaveBeenCalledTimes(1);
+    expect(h.ended).toEqual(['provider-error']);
+    // A late reconnect of the given-up connection changes nothing.
+    h.provider().restored();
+    expect(h.toOpenAI.filter((c) => c.op === 'restore')).toEqual([]);
+  });
+
+  it('without Twilio credentials a lost provider just ends the call', () => {
+    const h = harness({ apologize: null });
+    h.provider().lost(1000, 'bye');
+    expect(h.ended).toEqual(['provider-error']);
+  });
+
+  it('a failed response is asked for again with backoff, and too many failures end the call', async () => {
+    const apologize = vi.fn(() => Promise.resolve());
+    const h = harness({ apologize, recovery: { responseRetries: 2, retryDelayMs: 100 } });
+    h.toOpenAI.length = 0;
+    const serverError = { code: 'server_error', type: 'server_error', message: 'boom' };
+    h.provider().providerError(serverError);
+    vi.advanceTimersByTime(99);
+    expect(h.toOpenAI).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(h.toOpenAI).toEqual([{ op: 'respond' }]);
+    h.provider().providerError({ ...serverError, code: 'rate_limit_exceeded' });
+    vi.advanceTimersByTime(200);
+    expect(h.toOpenAI).toEqual([{ op: 'respond' }, { op: 'respond' }]);
+    h.provider().providerError(serverError);
+    await vi.runAllTimersAsync();
+    expect(apologize).toHaveBeenCalledTimes(1);
+    expect(h.ended).toEqual(['provider-error']);
+    expect(h.observed.filter((o) => o.startsWith('error:'))).toEqual([
+      'error:server_error',
+      'error:rate_limit_exceeded',
+      'error:server_error',
+    ]);
+  });
+
+  it('harmless and client errors are not fatal; malformed events are counted and skipped', () => {
+    const h = harness();
+    h.provider().providerError({
+      code: 'response_cancel_not_active',
+      type: 'invalid_request_error',
+      message: 'no active response',
+    });
+    h.provider().providerError({
+      code: 'invalid_value',
+      type: 'invalid_request_error',
+      message: 'bad value',
+    });
+    h.provider().malformed('Could not parse Realtime WebSocket event data as JSON.');
+    expect(types(h.events)).toEqual(['answered', 'error', 'error']);
+    expect(h.events[1]?.data).toMatchObject({ code: 'invalid_value', retryable: false });
+    expect(h.events[2]?.data).toMatchObject({ code: 'realtime_malformed_event' });
+    expect(h.ended).toEqual([]);
+    h.session.callerAudio('STILL');
+    expect(h.toOpenAI.at(-1)).toEqual({ op: 'audio', payload: 'STILL' });
+  });
+
+  it('no timer outlives the call', () => {
+    const h = harness({ recovery: { retryDelayMs: 10_000 } });
+    h.provider().providerError({ code: 'server_error', type: 'server_error', message: 'x' });
+    expect(vi.getTimerCount()).toBe(1);
+    h.session.end('caller-hangup');
+    expect(vi.getTimerCount()).toBe(0);
+    const g = harness();
+    g.provider().interrupted(1006);
+    expect(vi.getTimerCount()).toBe(1);
+    g.session.end('caller-hangup');
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

@@ -1,19 +1,36 @@
 /**
  * The OpenAI leg of a Media Streams call, over the openai SDK's `OpenAIRealtimeWS`
- * (openai-realtime.md 7.3). On connect it sends the agent's session (`audio/pcmu` both ways,
- * server VAD, input transcription) and `response.create`, so the agent greets first.
- * Events until the socket opens are queued, so no caller audio is lost.
+ * (openai-realtime.md 7.3), with the SDK's own transport recovery (`reconnect: true`): when the
+ * socket drops, the SDK opens a new one with backoff, up to a lifetime number of attempts. A new
+ * socket is a new server session with nothing in it (openai-realtime.md 1), so on `reconnected`
+ * the session asks this adapter to {@link RealtimeLeg.restore} it: the agent's `session.update`
+ * again and the conversation so far as text items. Deciding when to answer, what to replay and
+ * when to give up is the call session's job; this module only speaks the protocol.
  */
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 
-import type { RealtimeLeg } from '../domain/call-session.js';
+import type { HistoryItem, RealtimeHandlers, RealtimeLeg } from '../domain/realtime-leg.js';
 
-/** The Agent row fields the session needs. */
+/** An OpenAI function tool as sent in the session config (openai-realtime.md 2). */
+export interface FunctionTool {
+  type: 'function';
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/** The agent settings a Realtime session is configured from (the Agent row, resolved). */
 export interface AgentSession {
   instructions: string;
   voice: string;
   model: string;
+  /** Whether the agent speaks first when the call connects. @defaultValue true */
+  greetFirst?: boolean;
+  /** Instructions for the opening response; null: the model greets from `instructions`. */
+  greeting?: string | null;
+  /** Function tools offered to the model. @defaultValue [] */
+  tools?: FunctionTool[];
 }
 
 export interface RealtimeConnection {
@@ -24,19 +41,18 @@ export interface RealtimeConnection {
   realtimeUrl?: string | undefined;
   /** OPENAI_REALTIME_CA: extra CA (PEM) for the WebSocket. */
   ca?: string | undefined;
-}
-
-/** What the OpenAI side reports to the session. */
-export interface RealtimeHandlers {
-  audioDelta(itemId: string, delta: string): void;
-  audioDone(itemId: string): void;
-  speechStarted(): void;
-  responseCreated(): void;
-  responseDone(): void;
-  callerTranscript(itemId: string | undefined, text: string): void;
-  agentTranscript(itemId: string | undefined, text: string): void;
-  /** `fatal`: the connection failed or closed; the call cannot go on. */
-  error(code: string, message: string, fatal: boolean): void;
+  /**
+   * Reconnect attempts over one call's lifetime (REALTIME_MAX_RECONNECTS); 0 disables recovery.
+   * @defaultValue 3
+   */
+  maxReconnects?: number;
+  /** First reconnect delay, doubling per attempt, in ms. @defaultValue 100 */
+  reconnectDelayMs?: number;
+  /**
+   * Caller audio waiting in the socket's send buffer beyond this many bytes is dropped rather
+   * than queued (a stalled provider must not build latency). @defaultValue 262 144 (~8 s)
+   */
+  maxBufferedBytes?: number;
 }
 
 /** Opens the OpenAI leg for one call. */
@@ -64,7 +80,26 @@ export function sessionConfig(agent: AgentSession) {
       },
       output: { format: { type: 'audio/pcmu' as const }, voice: agent.voice },
     },
+    tools: agent.tools ?? [],
+    tool_choice: 'auto' as const,
   };
+}
+
+/** Conversation items that rebuild the context in a new session (openai-realtime.md 3). */
+export function historyEvents(history: readonly HistoryItem[]): Array<Record<string, unknown>> {
+  return history.map((turn) => ({
+    type: 'conversation.item.create',
+    item: {
+      type: 'message',
+      role: turn.role === 'caller' ? 'user' : 'assistant',
+      content: [
+        // GA content types: the caller's words as input text, the agent's as output text.
+        turn.role === 'caller'
+          ? { type: 'input_text', text: turn.text }
+          : { type: 'output_text', text: turn.text },
+      ],
+    },
+  }));
 }
 
 /** Builds the {@link OpenRealtime} of a deployment; one OpenAI client for all calls. */
@@ -73,6 +108,8 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
     apiKey: conn.apiKey,
     ...(conn.baseURL ? { baseURL: conn.baseURL } : {}),
   });
+  const maxReconnects = conn.maxReconnects ?? 3;
+  const maxBufferedBytes = conn.maxBufferedBytes ?? 256 * 1024;
   return (agent, handlers) => {
     const realtimeUrl = conn.realtimeUrl;
     const rt = new OpenAIRealtimeWS(
@@ -88,55 +125,95 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
             }
           : {}),
         ...(conn.ca ? { options: { ca: conn.ca } } : {}),
+        ...(maxReconnects > 0
+          ? {
+              reconnect: true,
+              maxReconnectAttempts: maxReconnects,
+              reconnectInitialDelay: conn.reconnectDelayMs ?? 100,
+              reconnectMaxDelay: 2_000,
+              // Nothing is retained while disconnected: the session restores state itself and
+              // does not send in between.
+              maxQueueBytes: 0,
+            }
+          : {}),
       },
       client,
     );
-    let open = false;
-    let closed = false;
-    const queue: string[] = [];
+    /** Open and not closed by us: sends go out. */
+    let live = false;
+    let closedByUs = false;
     const send = (event: Record<string, unknown>) => {
-      if (closed) return;
-      const text = JSON.stringify(event);
-      if (open) rt.socket.send(text);
-      else queue.push(text);
+      if (live) rt.send(event as never);
     };
-    rt.socket.on('open', () => {
-      open = true;
-      rt.socket.send(JSON.stringify({ type: 'session.update', session: sessionConfig(agent) }));
-      rt.socket.send(JSON.stringify({ type: 'response.create' }));
-      for (const text of queue.splice(0)) rt.socket.send(text);
+    const configure = () => send({ type: 'session.update', session: sessionConfig(agent) });
+    // Receipt time of the frame being dispatched, so forwarding latency includes JSON parsing.
+    let receivedAt = 0;
+    const stampReceipt = () => {
+      receivedAt = performance.now();
+    };
+    rt.socket.prependListener('message', stampReceipt);
+
+    rt.socket.once('open', () => {
+      if (closedByUs) return;
+      live = true;
+      configure();
+      handlers.opened();
     });
-    rt.socket.on('close', (code, reason) => {
-      if (closed) return;
-      closed = true;
-      handlers.error(
-        'realtime_closed',
-        `OpenAI closed the session (${code} ${String(reason)})`,
-        true,
-      );
+    rt.on('reconnecting', (e) => {
+      live = false;
+      handlers.interrupted(e.closeCode);
     });
+    rt.on('reconnected', () => {
+      if (closedByUs) return;
+      live = true;
+      rt.socket.prependListener('message', stampReceipt);
+      handlers.restored();
+    });
+    const lost = (code: number, reason: string) => {
+      live = false;
+      if (closedByUs) return;
+      closedByUs = true;
+      handlers.lost(code, reason);
+    };
+    // With recovery the SDK reports a permanent close here; without, the socket does.
+    if (maxReconnects > 0) rt.on('close', (code, reason) => lost(code, reason));
+    else rt.socket.on('close', (code, reason) => lost(code, String(reason)));
+
     rt.on('error', (err) => {
-      // With server VAD's interrupt_response the server may have cancelled the response just
-      // before our response.cancel arrived: a harmless race, not a call error.
-      if (err.error?.code === 'response_cancel_not_active') return;
-      const code = err.error?.code ?? (err.error ? err.error.type : 'realtime_transport');
-      const fatal = !err.error;
-      if (fatal && closed) return;
-      handlers.error(code ?? 'realtime_error', err.message, fatal);
+      if (err.error) {
+        handlers.providerError({
+          code: err.error.code ?? err.error.type,
+          type: err.error.type,
+          message: err.error.message,
+        });
+        return;
+      }
+      // A client-side failure: an unparseable server frame, a send on a closing socket, or a
+      // TLS/handshake failure. The socket's own close (or the SDK's recovery) decides the call.
+      handlers.malformed(err.message);
     });
-    rt.on('response.output_audio.delta', (e) => handlers.audioDelta(e.item_id, e.delta));
+    rt.on('response.output_audio.delta', (e) =>
+      handlers.audioDelta(e.item_id, e.delta, receivedAt),
+    );
     rt.on('response.output_audio.done', (e) => handlers.audioDone(e.item_id));
     rt.on('input_audio_buffer.speech_started', () => handlers.speechStarted());
+    rt.on('input_audio_buffer.committed', (e) => handlers.callerCommitted(e.item_id));
     rt.on('response.created', () => handlers.responseCreated());
-    rt.on('response.done', () => handlers.responseDone());
+    rt.on('response.done', (e) => handlers.responseDone(e.response.status ?? 'completed'));
     rt.on('conversation.item.input_audio_transcription.completed', (e) =>
       handlers.callerTranscript(e.item_id, e.transcript),
     );
     rt.on('response.output_audio_transcript.done', (e) =>
       handlers.agentTranscript(e.item_id, e.transcript),
     );
+
     return {
-      sendAudio: (payload) => send({ type: 'input_audio_buffer.append', audio: payload }),
+      sendAudio: (payload) => {
+        if (!live) return false;
+        if (rt.socket.bufferedAmount > maxBufferedBytes) return false;
+        rt.send({ type: 'input_audio_buffer.append', audio: payload });
+        return true;
+      },
       truncate: (itemId, audioEndMs) =>
         send({
           type: 'conversation.item.truncate',
@@ -144,7 +221,12 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
           content_index: 0,
           audio_end_ms: audioEndMs,
         }),
-      cancelResponse: () => send({ type: 'response.cancel' }),
+      createResponse: (instructions) =>
+        send({ type: 'response.create', ...(instructions ? { response: { instructions } } : {}) }),
+      restore: (history) => {
+        configure();
+        for (const event of historyEvents(history)) send(event);
+      },
       inject: (text, role) => {
         // A message added to the live conversation, then a response so the agent acts on it
         // (openai-realtime.md: conversation.item.create, response.create).
@@ -155,9 +237,9 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
         send({ type: 'response.create' });
       },
       close: () => {
-        if (closed) return;
-        closed = true;
-        queue.length = 0;
+        if (closedByUs) return;
+        closedByUs = true;
+        live = false;
         rt.close();
       },
     };

@@ -1,42 +1,29 @@
 /**
- * One live Media Streams call: Twilio's leg on one side, an OpenAI Realtime session on the other
- * (ARCHITECTURE.md "Media Streams"). Audio passes through as base64 µ-law both ways (no
- * transcoding); on `speech_started` the caller barges in: Twilio `clear` at once, cancel the
- * response, truncate the assistant item at what was heard (marks, see {@link PlaybackClock}).
- * No network imports: both legs and the event sink are injected, so it is tested with fakes.
+ * One live call: Twilio's leg on one side, a voice-model session on the other (ARCHITECTURE.md
+ * "Media Streams"). Audio passes through as base64 µ-law both ways (no transcoding); on
+ * `speech_started` the caller barges in: Twilio `clear` at once (the server cancels the
+ * response itself, `interrupt_response`), and the assistant item is truncated at what was heard
+ * (marks, see {@link AgentAudioOut}).
+ *
+ * Provider faults (issue 4): a dropped provider socket is reconnected by the adapter, and the
+ * session restores the new provider session (config and conversation so far) and answers if an
+ * answer was owed, while the caller hears at most a pause. A failed response (server or
+ * rate-limit error) is asked for again with backoff. When recovery runs out, the caller hears a
+ * short apology (through Twilio, since the voice model is gone) and the call ends with reason
+ * `provider-error`.
+ *
+ * No network imports: both legs, the apology and the event sink are injected, so it is tested
+ * with fakes; timers are plain `setTimeout`s that every path clears.
  */
 import type { CallEndReason } from '@app/contracts';
 
-import { PlaybackClock } from './playback-clock.js';
+import { AgentAudioOut, type TwilioLeg, type TwilioOutbound } from './agent-audio-out.js';
+import { ConversationLog } from './conversation-log.js';
+import type { ProviderError, RealtimeHandlers, RealtimeLeg } from './realtime-leg.js';
 
-/** 20 ms of µ-law at 8 kHz. */
-const FRAME_BYTES = 160;
-/** µ-law code of silence. */
-const MULAW_SILENCE = 0xff;
+export type { TwilioLeg, TwilioOutbound };
 
-/** Messages the bridge sends to Twilio (twilio.md 4.3). */
-export type TwilioOutbound =
-  | { event: 'media'; streamSid: string; media: { payload: string } }
-  | { event: 'mark'; streamSid: string; mark: { name: string } }
-  | { event: 'clear'; streamSid: string };
-
-export interface TwilioLeg {
-  send(message: TwilioOutbound): void;
-  close(code: number, reason: string): void;
-}
-
-/** The OpenAI side, as the session uses it (adapters/openai-realtime.ts implements it). */
-export interface RealtimeLeg {
-  /** `input_audio_buffer.append` with a base64 µ-law payload. */
-  sendAudio(payload: string): void;
-  /** `conversation.item.truncate` at `audioEndMs` of content 0. */
-  truncate(itemId: string, audioEndMs: number): void;
-  /** `response.cancel`. */
-  cancelResponse(): void;
-  /** Adds a message to the conversation and asks for a response (call-control `inject`). */
-  inject(text: string, role: 'system' | 'user'): void;
-  close(): void;
-}
+export type Direction = 'caller-to-openai' | 'openai-to-caller';
 
 /** Call events the session emits; the wiring publishes them to `calls.<callId>.*`. */
 export type SessionEvent =
@@ -55,201 +42,406 @@ export type SessionEvent =
       data: { reason: CallEndReason; durationMs: number; metrics: Record<string, number> };
     };
 
+/** Measurements the session reports as they happen (metrics). All optional. */
+export interface SessionObserver {
+  /** A frame forwarded, `latencyMs` after it arrived. */
+  frameForwarded?(direction: Direction, latencyMs: number): void;
+  /** A frame dropped: a socket's buffer was full, or too much audio waited for the provider. */
+  frameDropped?(direction: Direction): void;
+  /** speech_started to clear sent; the truncation's possible error (audio unconfirmed by marks). */
+  bargeIn?(reactionMs: number, truncationErrorMs: number): void;
+  providerError?(code: string): void;
+  /** Voice webhook to the first session.update sent. */
+  setup?(ms: number): void;
+  /** A dropped provider connection was restored. */
+  recovered?(): void;
+}
+
+export interface RecoveryPolicy {
+  /** Longest a reconnect may take before the call is given up, in ms. @defaultValue 5 000 */
+  reconnectTimeoutMs: number;
+  /** Failed responses asked for again, per call. @defaultValue 2 */
+  responseRetries: number;
+  /** First retry delay, doubling, in ms. @defaultValue 250 */
+  retryDelayMs: number;
+}
+
 export interface CallSessionDeps {
   callId: string;
   streamSid: string;
   twilio: TwilioLeg;
+  /** Opens the provider leg; the session passes the handlers it wants called. */
+  openRealtime: (handlers: RealtimeHandlers) => RealtimeLeg;
   /** Emits one call event; must not throw (publishing failures are the sink's to log). */
   emit: (event: SessionEvent) => void;
+  /** Whether the agent speaks first, and the opening response's instructions. */
+  greeting?: { first: boolean; instructions?: string | null };
+  /**
+   * Tells the caller the call cannot go on and hangs up through Twilio (`<Say>`). Resolves
+   * when done or failed; null when Twilio is not configured (the stream is just closed).
+   */
+  apologize?: (() => Promise<void>) | null;
+  recovery?: Partial<RecoveryPolicy>;
+  /** Epoch ms when the voice webhook arrived (stream token), for the setup time. */
+  setupStartMs?: number;
+  observer?: SessionObserver;
   /** ms clock. @defaultValue performance.now */
   now?: () => number;
+  /** Epoch ms clock. @defaultValue Date.now */
+  epochNow?: () => number;
   /** Called once when the call ended (both legs closed, `ended` emitted). */
   onEnded?: (reason: CallEndReason) => void;
-  /** Frame counters and barge-in reaction, for metrics. */
-  onFrame?: (direction: 'caller-to-openai' | 'openai-to-caller') => void;
-  onBargeIn?: (reactionMs: number) => void;
 }
 
-export class CallSession {
+/** Errors that mean nothing for the call (openai-realtime.md 9, "Handling"). */
+const HARMLESS = new Set([
+  // With server VAD's interrupt_response the server may cancel just before our cancel arrives.
+  'response_cancel_not_active',
+  'input_audio_buffer_commit_empty',
+  // VAD started a response while we asked for one: one answer is under way either way.
+  'conversation_already_has_active_response',
+]);
+
+/** Errors after which the response is asked for again. */
+const isRetryable = (e: ProviderError) =>
+  e.type === 'server_error' || e.code === 'server_error' || e.code === 'rate_limit_exceeded';
+
+/** Caller audio held while the provider connects or reconnects: 5 s of 20 ms frames. */
+const MAX_HELD_FRAMES = 250;
+
+type State = 'connecting' | 'live' | 'recovering' | 'failing' | 'ended';
+
+export class CallSession implements RealtimeHandlers {
   readonly callId: string;
   readonly #deps: CallSessionDeps;
   readonly #now: () => number;
-  readonly #clock = new PlaybackClock();
+  readonly #policy: RecoveryPolicy;
+  readonly #out: AgentAudioOut;
+  readonly #log = new ConversationLog();
   readonly #startedAt: number;
+  #state: State = 'connecting';
   #realtime: RealtimeLeg | null = null;
-  /** The assistant item whose audio went out last. */
-  #currentItem: string | null = null;
-  /** Audio of the current item short of a whole frame. */
-  #remainder: Buffer = Buffer.alloc(0);
+  /** Caller frames waiting for the provider (connecting, recovering). */
+  #held: string[] = [];
   #responseActive = false;
-  /** Items cut off by a barge-in: their late deltas are dropped. */
-  readonly #interrupted = new Set<string>();
-  #ended = false;
-  #bargeIns = 0;
-  #framesIn = 0;
-  #framesOut = 0;
+  /** Whether the provider owes the caller an answer after a reconnect. */
+  #owedAnswer = false;
+  /** The first connection failed before it opened: the greeting is still to come. */
+  #greetPending = false;
+  #timer: NodeJS.Timeout | null = null;
+  #retries = 0;
+  #lastEchoAt: number | null = null;
+  readonly #counts = {
+    bargeIns: 0,
+    framesIn: 0,
+    framesOut: 0,
+    framesDropped: 0,
+    recoveries: 0,
+    providerErrors: 0,
+  };
+  #setupMs: number | undefined;
+  #firstAudioMs: number | undefined;
 
   constructor(deps: CallSessionDeps) {
     this.#deps = deps;
     this.callId = deps.callId;
     this.#now = deps.now ?? (() => performance.now());
+    this.#policy = {
+      reconnectTimeoutMs: 5_000,
+      responseRetries: 2,
+      retryDelayMs: 250,
+      ...deps.recovery,
+    };
     this.#startedAt = this.#now();
+    this.#out = new AgentAudioOut(deps.twilio, deps.streamSid, {
+      sent: (receivedAt) => {
+        this.#counts.framesOut += 1;
+        this.#firstAudioMs ??= Math.round(this.#now() - this.#startedAt);
+        this.#deps.observer?.frameForwarded?.('openai-to-caller', this.#now() - receivedAt);
+      },
+      dropped: () => this.#dropped('openai-to-caller'),
+    });
   }
 
   get ended(): boolean {
-    return this.#ended;
+    return this.#state === 'ended';
   }
 
-  /** Attaches the OpenAI leg and announces the call as answered. */
-  start(realtime: RealtimeLeg): void {
-    this.#realtime = realtime;
+  /** Opens the provider leg and announces the call as answered. */
+  start(): void {
     this.#deps.emit({ event: 'answered', data: {} });
+    this.#realtime = this.#deps.openRealtime(this);
   }
 
   // --- Twilio → bridge ---
 
-  callerAudio(payload: string): void {
-    if (this.#ended || !this.#realtime) return;
-    this.#realtime.sendAudio(payload);
-    this.#framesIn += 1;
-    this.#deps.onFrame?.('caller-to-openai');
+  /**
+   * One caller frame. @param receivedAt - When its WebSocket message arrived (performance.now
+   * ms), for the forwarding latency. @defaultValue now
+   */
+  callerAudio(payload: string, receivedAt: number = this.#now()): void {
+    if (this.#state === 'live' && this.#realtime) {
+      if (this.#realtime.sendAudio(payload)) {
+        this.#counts.framesIn += 1;
+        this.#deps.observer?.frameForwarded?.('caller-to-openai', this.#now() - receivedAt);
+      } else this.#dropped('caller-to-openai');
+      return;
+    }
+    if (this.#state !== 'connecting' && this.#state !== 'recovering') return;
+    // Held until the provider is ready; the oldest audio goes first when too much waits.
+    if (this.#held.length >= MAX_HELD_FRAMES) {
+      this.#held.shift();
+      this.#dropped('caller-to-openai');
+    }
+    this.#held.push(payload);
   }
 
   markEchoed(name: string): void {
-    this.#clock.echoed(name);
+    if (this.#out.clock.echoed(name)) this.#lastEchoAt = this.#now();
   }
 
-  // --- OpenAI → bridge ---
+  // --- provider → bridge (RealtimeHandlers) ---
+
+  opened(): void {
+    if (this.#state !== 'connecting') return;
+    this.#greet();
+    this.#goLive();
+  }
+
+  audioDelta(itemId: string, delta: string, receivedAt: number): void {
+    if (this.#state !== 'live') return;
+    this.#log.opened(itemId, 'agent');
+    this.#out.delta(itemId, delta, receivedAt);
+  }
+
+  audioDone(itemId: string): void {
+    if (this.#state === 'live') this.#out.done(itemId);
+  }
 
   responseCreated(): void {
     this.#responseActive = true;
   }
 
-  responseDone(): void {
+  responseDone(status: string): void {
     this.#responseActive = false;
+    if (status === 'completed') this.#retries = 0;
   }
 
-  /**
-   * An audio delta of `itemId`: re-cut into whole 20 ms frames (Twilio plays 160-byte frames;
-   * a remainder waits for the next delta), each followed by a mark so playback is known to the
-   * frame.
-   */
-  agentAudio(itemId: string, payload: string): void {
-    if (this.#ended || this.#interrupted.has(itemId)) return;
-    if (this.#currentItem !== itemId) {
-      if (this.#currentItem !== null) this.agentAudioDone(this.#currentItem);
-      this.#currentItem = itemId;
-    }
-    const bytes = Buffer.from(payload, 'base64');
-    const audio = this.#remainder.length > 0 ? Buffer.concat([this.#remainder, bytes]) : bytes;
-    const whole = audio.length - (audio.length % FRAME_BYTES);
-    for (let at = 0; at < whole; at += FRAME_BYTES) {
-      this.#sendFrame(itemId, audio.subarray(at, at + FRAME_BYTES), FRAME_BYTES);
-    }
-    this.#remainder = Buffer.from(audio.subarray(whole));
+  callerCommitted(itemId: string): void {
+    this.#log.opened(itemId, 'caller');
   }
 
-  /** `response.output_audio.done`: the last part frame goes out, padded with µ-law silence. */
-  agentAudioDone(itemId: string): void {
-    if (this.#ended || itemId !== this.#currentItem || this.#remainder.length === 0) return;
-    const real = this.#remainder.length;
-    const frame = Buffer.alloc(FRAME_BYTES, MULAW_SILENCE);
-    this.#remainder.copy(frame);
-    this.#remainder = Buffer.alloc(0);
-    this.#sendFrame(itemId, frame, real);
+  callerTranscript(itemId: string, text: string): void {
+    this.#log.transcribed(itemId, 'caller', text);
+    this.#deps.emit({ event: 'transcript', data: { role: 'caller', text, final: true, itemId } });
   }
 
-  #sendFrame(itemId: string, frame: Buffer, realBytes: number): void {
-    const { streamSid } = this.#deps;
-    this.#deps.twilio.send({
-      event: 'media',
-      streamSid,
-      media: { payload: frame.toString('base64') },
-    });
-    const name = this.#clock.sent(itemId, realBytes);
-    this.#deps.twilio.send({ event: 'mark', streamSid, mark: { name } });
-    this.#framesOut += 1;
-    this.#deps.onFrame?.('openai-to-caller');
+  agentTranscript(itemId: string, text: string): void {
+    this.#log.transcribed(itemId, 'agent', text);
+    this.#deps.emit({ event: 'transcript', data: { role: 'agent', text, final: true, itemId } });
   }
 
   /** `input_audio_buffer.speech_started`: the caller talks over the agent. */
   speechStarted(): void {
-    if (this.#ended) return;
+    if (this.#state !== 'live') return;
     const t0 = this.#now();
-    const itemId = this.#currentItem;
-    const playing = this.#clock.playing;
-    if (!playing && !this.#responseActive) return;
-    if (playing) {
-      this.#deps.twilio.send({ event: 'clear', streamSid: this.#deps.streamSid });
-    }
-    const reactionMs = Math.max(0, Math.round(this.#now() - t0));
-    if (this.#responseActive) {
-      this.#realtime?.cancelResponse();
-      this.#responseActive = false;
-    }
-    if (itemId === null || !playing) return;
-    const audioEndMs = this.#clock.heardMs(itemId);
-    this.#clock.cleared();
-    this.#remainder = Buffer.alloc(0);
-    this.#interrupted.add(itemId);
-    this.#currentItem = null;
-    this.#realtime?.truncate(itemId, audioEndMs);
-    this.#bargeIns += 1;
-    this.#deps.onBargeIn?.(reactionMs);
-    this.#deps.emit({ event: 'barge-in', data: { itemId, audioEndMs, reactionMs } });
-  }
-
-  callerTranscript(itemId: string | undefined, text: string): void {
+    if (!this.#out.clock.playing && !this.#responseActive) return;
+    const cut = this.#out.clear();
+    const reaction = Math.max(0, this.#now() - t0);
+    const reactionMs = Math.round(reaction);
+    // The session config sets `interrupt_response`, so the server has already cancelled the
+    // response (openai-realtime.md 2.1); a `response.cancel` of ours would only race it and
+    // fail with response_cancel_not_active (§9).
+    this.#responseActive = false;
+    if (!cut) return;
+    this.#realtime?.truncate(cut.itemId, cut.heardMs);
+    this.#counts.bargeIns += 1;
+    // Audio that may have played after the last echoed mark and is not counted as heard.
+    const sinceEcho = this.#lastEchoAt === null ? Infinity : t0 - this.#lastEchoAt;
+    const truncationErrorMs = Math.max(0, Math.min(cut.sentMs - cut.heardMs, sinceEcho));
+    this.#deps.observer?.bargeIn?.(reaction, truncationErrorMs);
     this.#deps.emit({
-      event: 'transcript',
-      data: { role: 'caller', text, final: true, ...(itemId ? { itemId } : {}) },
+      event: 'barge-in',
+      data: { itemId: cut.itemId, audioEndMs: cut.heardMs, reactionMs },
     });
   }
 
-  agentTranscript(itemId: string | undefined, text: string): void {
-    this.#deps.emit({
-      event: 'transcript',
-      data: { role: 'agent', text, final: true, ...(itemId ? { itemId } : {}) },
-    });
-  }
-
-  /** An error event from OpenAI; fatal ones end the call. */
-  realtimeError(code: string, message: string, fatal: boolean): void {
-    if (this.#ended) return;
+  providerError(error: ProviderError): void {
+    if (this.#state === 'ended' || this.#state === 'failing') return;
+    if (HARMLESS.has(error.code)) return;
+    this.#counts.providerErrors += 1;
+    this.#deps.observer?.providerError?.(error.code);
+    const retryable = isRetryable(error);
     this.#deps.emit({
       event: 'error',
-      data: { code, message, source: 'openai', retryable: !fatal },
+      data: { code: error.code, message: error.message, source: 'openai', retryable },
     });
-    if (fatal) this.end('error');
+    if (!retryable) return;
+    // The response the caller waits for failed: ask again, a bounded number of times.
+    this.#responseActive = false;
+    if (this.#state !== 'live') {
+      this.#owedAnswer = true;
+      return;
+    }
+    if (this.#retries >= this.#policy.responseRetries) {
+      this.#fail('realtime_response_failed', `responses kept failing (${error.code})`);
+      return;
+    }
+    const delay = this.#policy.retryDelayMs * 2 ** this.#retries;
+    this.#retries += 1;
+    this.#setTimer(delay, () => {
+      if (this.#state === 'live') this.#realtime?.createResponse();
+      else if (this.#state === 'recovering') this.#owedAnswer = true;
+    });
   }
+
+  malformed(message: string): void {
+    if (this.#state === 'ended') return;
+    this.#counts.providerErrors += 1;
+    this.#deps.observer?.providerError?.('malformed_event');
+    this.#deps.emit({
+      event: 'error',
+      data: { code: 'realtime_malformed_event', message, source: 'openai', retryable: true },
+    });
+  }
+
+  interrupted(closeCode: number): void {
+    if (this.#state !== 'live' && this.#state !== 'connecting') return;
+    const wasLive = this.#state === 'live';
+    this.#state = 'recovering';
+    // The cut answer is given again in full by the new session; what Twilio still holds of it
+    // would only be heard twice. A first connection that never opened still owes the greeting.
+    this.#greetPending = !wasLive;
+    this.#owedAnswer = wasLive && (this.#responseActive || this.#log.callerSpokeLast);
+    this.#responseActive = false;
+    this.#out.clear();
+    this.#deps.emit({
+      event: 'error',
+      data: {
+        code: 'realtime_disconnected',
+        message: `the provider connection dropped (${closeCode}); reconnecting`,
+        source: 'openai',
+        retryable: true,
+      },
+    });
+    this.#setTimer(this.#policy.reconnectTimeoutMs, () =>
+      this.#fail(
+        'realtime_reconnect_timeout',
+        `no new provider connection within ${this.#policy.reconnectTimeoutMs} ms`,
+      ),
+    );
+  }
+
+  restored(): void {
+    if (this.#state !== 'recovering') return;
+    this.#clearTimer();
+    this.#realtime?.restore(this.#log.history());
+    if (this.#greetPending) this.#greet();
+    else if (this.#owedAnswer) this.#realtime?.createResponse();
+    this.#owedAnswer = false;
+    this.#greetPending = false;
+    this.#counts.recoveries += 1;
+    this.#deps.observer?.recovered?.();
+    this.#goLive();
+  }
+
+  lost(code: number, reason: string): void {
+    this.#fail('realtime_lost', `the provider connection closed (${code} ${reason})`);
+  }
+
+  // --- control ---
 
   /** Adds an operator's or a system message to the live conversation; false once ended. */
   inject(text: string, role: 'system' | 'user'): boolean {
-    if (this.#ended || !this.#realtime) return false;
+    if (this.#state !== 'live' || !this.#realtime) return false;
     this.#realtime.inject(text, role);
     return true;
   }
 
   /**
-   * Ends the call once: closes both legs and emits `ended`. Idempotent.
+   * Ends the call once: closes both legs and emits `ended`. Idempotent. While the call is being
+   * given up after a provider failure, any end (Twilio's `stop` after the apology) keeps reason
+   * `provider-error`.
    * @param reason - `caller-hangup` when Twilio stopped or closed the stream.
    */
   end(reason: CallEndReason): void {
-    if (this.#ended) return;
-    this.#ended = true;
+    if (this.#state === 'ended') return;
+    const final: CallEndReason = this.#state === 'failing' ? 'provider-error' : reason;
+    this.#state = 'ended';
+    this.#clearTimer();
+    this.#held = [];
     this.#realtime?.close();
-    this.#deps.twilio.close(
-      reason === 'error' ? 1011 : 1000,
-      reason === 'error' ? 'bridge error' : 'call ended',
-    );
+    const abnormal = final === 'error' || final === 'provider-error';
+    this.#deps.twilio.close(abnormal ? 1011 : 1000, abnormal ? 'bridge error' : 'call ended');
+    const metrics: Record<string, number> = { ...this.#counts };
+    if (this.#setupMs !== undefined) metrics.setupMs = this.#setupMs;
+    if (this.#firstAudioMs !== undefined) metrics.firstAudioMs = this.#firstAudioMs;
     this.#deps.emit({
       event: 'ended',
       data: {
-        reason,
+        reason: final,
         durationMs: Math.max(0, Math.round(this.#now() - this.#startedAt)),
-        metrics: { bargeIns: this.#bargeIns, framesIn: this.#framesIn, framesOut: this.#framesOut },
+        metrics,
       },
     });
-    this.#deps.onEnded?.(reason);
+    this.#deps.onEnded?.(final);
+  }
+
+  // --- internals ---
+
+  /** The first response of the call, when the agent speaks first; also measures set-up. */
+  #greet(): void {
+    if (this.#deps.setupStartMs !== undefined) {
+      this.#setupMs = Math.max(0, (this.#deps.epochNow ?? Date.now)() - this.#deps.setupStartMs);
+      this.#deps.observer?.setup?.(this.#setupMs);
+    }
+    const greeting = this.#deps.greeting ?? { first: true };
+    if (greeting.first) this.#realtime?.createResponse(greeting.instructions ?? undefined);
+  }
+
+  #goLive(): void {
+    this.#state = 'live';
+    const held = this.#held;
+    this.#held = [];
+    for (const payload of held) this.callerAudio(payload);
+  }
+
+  #dropped(direction: Direction): void {
+    this.#counts.framesDropped += 1;
+    this.#deps.observer?.frameDropped?.(direction);
+  }
+
+  /** Gives the call up: apology through Twilio, then the end. */
+  #fail(code: string, message: string): void {
+    if (this.#state === 'ended' || this.#state === 'failing') return;
+    this.#state = 'failing';
+    this.#clearTimer();
+    this.#held = [];
+    this.#out.clear();
+    this.#realtime?.close();
+    this.#deps.emit({
+      event: 'error',
+      data: { code, message, source: 'openai', retryable: false },
+    });
+    const apologize = this.#deps.apologize;
+    if (!apologize) {
+      this.end('provider-error');
+      return;
+    }
+    // Twilio's `stop` usually ends the call first (its new TwiML replaced the stream).
+    void apologize().finally(() => this.end('provider-error'));
+  }
+
+  #setTimer(ms: number, run: () => void): void {
+    this.#clearTimer();
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      run();
+    }, ms);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
   }
 }

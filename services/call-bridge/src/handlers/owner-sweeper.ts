@@ -1,8 +1,8 @@
 /**
  * The sweeper (ARCHITECTURE.md "Ownership and control of a live call"): a pod that dies stops
- * heart-beating, its `call-owners` entries lapse with the bucket TTL, and its calls would stay
- * "in progress" forever. Every bridge periodically looks for answered calls with no owner and
- * ends them with reason `bridge_lost`. The `ended` event's id is derived from the call id, so
+ * heart-beating, and its calls would stay "in progress" forever. Every bridge periodically
+ * looks for answered calls whose `call-owners` entry is gone (bucket TTL) or stale (not re-put
+ * for `staleAfterMs`) and ends them with reason `bridge_lost`. The `ended` event's id is derived from the call id, so
  * when several bridges sweep the same call, JetStream keeps one event.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -28,10 +28,11 @@ export interface SweeperDeps {
   names: Names;
   log: BusLogger;
   /**
-   * An answered call must have been without an owner for this long (ms); more than the bucket
-   * TTL (30 s), so a live owner that missed one heartbeat is never swept. @defaultValue 45 000
+   * An owner entry not re-put for this long is dead (ms): several missed heartbeats. An answered
+   * call younger than this is left alone too (its owner may be writing its first entry).
+   * @defaultValue 30 000
    */
-  graceMs?: number;
+  staleAfterMs?: number;
 }
 
 /** One sweep; returns the ids of the calls it ended. */
@@ -39,18 +40,20 @@ export async function sweepLostCalls(
   deps: SweeperDeps,
   nowMs: number = Date.now(),
 ): Promise<string[]> {
+  const staleAfterMs = deps.staleAfterMs ?? 30_000;
   const candidates = await deps.prisma.call.findMany({
     where: {
       status: 'in_progress',
       transport: 'media_streams',
-      answeredAt: { lt: new Date(nowMs - (deps.graceMs ?? 45_000)) },
+      answeredAt: { lt: new Date(nowMs - staleAfterMs) },
     },
     select: { id: true },
     take: 500,
   });
   const lost: string[] = [];
   for (const { id } of candidates) {
-    if ((await deps.owners.get(id)) !== null) continue;
+    const beat = await deps.owners.lastBeat(id);
+    if (beat && nowMs - beat.at.getTime() < staleAfterMs) continue;
     await publishEvent(
       deps.js,
       deps.names,

@@ -1,13 +1,15 @@
 /**
  * WebSocket `/media`: Twilio Media Streams (twilio.md 4). The message handler is attached before
  * any await (STYLE.md 6.2), the `start` frame's stream token is checked (gateway-signed, one
- * use), then a {@link CallSession} bridges the stream to an OpenAI Realtime session.
+ * use), then a {@link CallSession} bridges the stream to the voice model.
  *
  * Close codes: 1008 bad/expired/replayed token or unknown agent; 1013 at capacity or draining;
- * 1011 OpenAI not configured or a bridge failure.
+ * 1011 OpenAI not configured or a bridge failure; 1009 (by `ws`) a frame over the size limit.
+ * A bad frame inside a live stream (malformed JSON, binary, oversized audio, media before
+ * `start`) is dropped and counted; the call goes on.
  */
 import websocket from '@fastify/websocket';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import { z } from 'zod';
 
@@ -15,9 +17,16 @@ import type { CallEndReason } from '@app/contracts';
 import { verifyStreamToken } from '@app/platform';
 
 import type { AgentSession, OpenRealtime } from '../adapters/openai-realtime.js';
-import { CallSession, type SessionEvent } from '../domain/call-session.js';
+import type { TwilioCalls } from '../adapters/twilio-calls.js';
+import { DEFAULT_APOLOGY } from '../domain/apology.js';
+import {
+  CallSession,
+  type RecoveryPolicy,
+  type SessionEvent,
+  type TwilioOutbound,
+} from '../domain/call-session.js';
 import type { LiveCalls } from '../domain/live-calls.js';
-import type { BridgeMetrics } from '../metrics.js';
+import { metricsObserver, type BridgeMetrics } from '../metrics.js';
 
 export interface MediaStreamOptions {
   calls: LiveCalls;
@@ -29,6 +38,16 @@ export interface MediaStreamOptions {
   /** Publishes one call event (`calls.<callId>.<event>`); failures are logged by the caller. */
   publish: (callId: string, event: SessionEvent) => Promise<void>;
   metrics?: BridgeMetrics;
+  /** Twilio's REST API for the apology when the provider is lost; null: the stream just closes. */
+  twilioCalls?: TwilioCalls | null;
+  /** What the caller hears when the call cannot go on. */
+  apologyText?: string;
+  recovery?: Partial<RecoveryPolicy>;
+  /**
+   * Agent audio waiting in a Twilio socket's send buffer beyond this many bytes is dropped, not
+   * queued. @defaultValue 524 288 (~20 s of audio as Media Streams JSON)
+   */
+  maxTwilioBufferedBytes?: number;
   /** ms clock, for token expiry. @defaultValue Date.now */
   nowMs?: () => number;
   /**
@@ -58,14 +77,21 @@ const startSchema = z.object({
   }),
 });
 
+/**
+ * A media payload longer than this (base64 characters) is not a Twilio frame (160 bytes = 216
+ * characters); 4 KiB leaves room for larger chunks and stops a runaway sender.
+ */
+const MAX_MEDIA_PAYLOAD_CHARS = 4_096;
 const mediaSchema = z.object({
   event: z.literal('media'),
-  media: z.object({ payload: z.string(), track: z.string().optional() }),
+  media: z.object({ payload: z.string().min(1), track: z.string().optional() }),
 });
 const markSchema = z.object({ event: z.literal('mark'), mark: z.object({ name: z.string() }) });
 
 /** At most this many caller frames wait while the agent loads (10 s of 20 ms frames). */
 const MAX_PENDING_FRAMES = 500;
+/** Largest WebSocket message accepted; `ws` closes the stream with 1009 beyond it. */
+const MAX_MESSAGE_BYTES = 64 * 1024;
 
 /** Remembers used token ids until they expire (replay protection, one pod). */
 class UsedTokens {
@@ -79,16 +105,29 @@ class UsedTokens {
   }
 }
 
+/** Logs each kind of bad frame once per stream at warn, then only counts it. */
+function badFrameReporter(log: FastifyBaseLogger, metrics: BridgeMetrics | undefined) {
+  const seen = new Set<string>();
+  return (kind: string, message: string) => {
+    metrics?.badFrames.inc({ kind });
+    if (seen.has(kind)) return;
+    seen.add(kind);
+    log.warn({ kind }, message);
+  };
+}
+
 export async function mediaStreamRoutes(
   app: FastifyInstance,
   opts: MediaStreamOptions,
 ): Promise<void> {
-  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+  await app.register(websocket, { options: { maxPayload: MAX_MESSAGE_BYTES } });
   const used = new UsedTokens();
   const nowMs = opts.nowMs ?? Date.now;
+  const maxBuffered = opts.maxTwilioBufferedBytes ?? 512 * 1024;
 
   app.get('/media', { websocket: true }, (socket: WebSocket, request) => {
     const log = request.log.child({ route: 'media' });
+    const bad = badFrameReporter(log, opts.metrics);
     let state: 'awaiting-start' | 'starting' | 'live' | 'closed' = 'awaiting-start';
     let session: CallSession | null = null;
     const pending: string[] = [];
@@ -102,45 +141,38 @@ export async function mediaStreamRoutes(
 
     // Attached synchronously: `connected` and `start` may already be in flight.
     socket.on('message', (raw, isBinary) => {
+      const receivedAt = performance.now();
       if (state === 'closed') return;
-      if (isBinary) {
-        log.warn('binary frame on media stream ignored');
-        return;
-      }
+      if (isBinary) return bad('binary', 'binary frame on media stream ignored');
       let msg: unknown;
       try {
         msg = JSON.parse(String(raw));
       } catch {
-        log.warn('malformed JSON on media stream ignored');
-        return;
+        return bad('malformed-json', 'malformed JSON on media stream ignored');
       }
       const event = (msg as { event?: unknown } | null)?.event;
       switch (event) {
         case 'connected':
           return;
         case 'start':
-          if (state !== 'awaiting-start') {
-            log.warn('second start ignored');
-            return;
-          }
+          if (state !== 'awaiting-start') return bad('second-start', 'second start ignored');
           return onStart(msg);
         case 'media': {
           const m = mediaSchema.safeParse(msg);
-          if (!m.success) {
-            log.warn('malformed media frame ignored');
-            return;
+          if (!m.success) return bad('malformed-media', 'malformed media frame ignored');
+          if (state === 'awaiting-start') return bad('media-before-start', 'media before start');
+          const { payload } = m.data.media;
+          if (payload.length > MAX_MEDIA_PAYLOAD_CHARS) {
+            return bad('oversized-media', 'oversized media frame ignored');
           }
-          if (state === 'awaiting-start') {
-            log.warn('media before start ignored');
-            return;
-          }
-          if (session) session.callerAudio(m.data.media.payload);
-          else if (pending.length < MAX_PENDING_FRAMES) pending.push(m.data.media.payload);
+          if (session) session.callerAudio(payload, receivedAt);
+          else if (pending.length < MAX_PENDING_FRAMES) pending.push(payload);
           return;
         }
         case 'mark': {
           const m = markSchema.safeParse(msg);
-          if (m.success) session?.markEchoed(m.data.mark.name);
+          if (!m.success) return bad('malformed-mark', 'malformed mark ignored');
+          session?.markEchoed(m.data.mark.name);
           return;
         }
         case 'dtmf':
@@ -148,7 +180,7 @@ export async function mediaStreamRoutes(
         case 'stop':
           return finish('caller-hangup');
         default:
-          log.warn({ event: typeof event === 'string' ? event : null }, 'unknown event ignored');
+          return bad('unknown-event', 'unknown media stream event ignored');
       }
     });
 
@@ -171,7 +203,7 @@ export async function mediaStreamRoutes(
     function onStart(msg: unknown): void {
       const start = startSchema.safeParse(msg);
       if (!start.success) return refuse(1008, 'start without callId, agentId and token');
-      const { customParameters: params, streamSid } = start.data.start;
+      const { customParameters: params, streamSid, callSid } = start.data.start;
       const now = nowMs();
       const verified = verifyStreamToken(params.token, opts.streamTokenSecret, now);
       if (!verified.ok) return refuse(1008, `stream token ${verified.reason}`);
@@ -195,23 +227,33 @@ export async function mediaStreamRoutes(
       if (!ok) return refuse(1013, 'try again later', { callId: id });
       state = 'starting';
       opts.metrics?.liveCalls.inc();
-      void connect(id, claims.agentId, streamSid, openRealtime);
+      void connect({
+        id,
+        agentId: claims.agentId,
+        streamSid,
+        callSid,
+        setupStartMs: claims.setupStartMs,
+        openRealtime,
+      });
     }
 
-    async function connect(
-      id: string,
-      agentId: string,
-      streamSid: string,
-      openRealtime: OpenRealtime,
-    ): Promise<void> {
-      const callLog = log.child({ callId: id, streamSid });
+    async function connect(call: {
+      id: string;
+      agentId: string;
+      streamSid: string;
+      callSid: string | undefined;
+      setupStartMs: number | undefined;
+      openRealtime: OpenRealtime;
+    }): Promise<void> {
+      const { id } = call;
+      const callLog = log.child({ callId: id, streamSid: call.streamSid });
       const released = () => {
         opts.calls.remove(id);
         opts.metrics?.liveCalls.dec();
       };
       let agent: AgentSession | null;
       try {
-        agent = await opts.loadAgent(agentId);
+        agent = await opts.loadAgent(call.agentId);
       } catch (err) {
         callLog.error({ err }, 'agent lookup failed');
         released();
@@ -224,21 +266,41 @@ export async function mediaStreamRoutes(
       }
       if (!agent) {
         released();
-        return refuse(1008, 'unknown agent', { callId: id, agentId });
+        return refuse(1008, 'unknown agent', { callId: id, agentId: call.agentId });
       }
       const emit = (event: SessionEvent) => {
         opts.publish(id, event).catch((err: unknown) => {
           callLog.error({ err, event: event.event }, 'call event not published');
         });
       };
+      const twilioCalls = opts.twilioCalls;
+      const { callSid } = call;
+      const apologyText = opts.apologyText ?? DEFAULT_APOLOGY;
       let cleanup: (() => void) | null = null;
+      const bound = agent;
       const s = new CallSession({
         callId: id,
-        streamSid,
+        streamSid: call.streamSid,
         emit,
+        openRealtime: (handlers) => call.openRealtime(bound, handlers),
+        greeting: { first: bound.greetFirst ?? true, instructions: bound.greeting ?? null },
+        apologize:
+          twilioCalls && callSid
+            ? () =>
+                twilioCalls.sayAndHangUp(callSid, apologyText).catch((err: unknown) => {
+                  callLog.error({ err }, 'apology not delivered: Twilio refused the call update');
+                })
+            : null,
+        ...(opts.recovery ? { recovery: opts.recovery } : {}),
+        ...(call.setupStartMs !== undefined ? { setupStartMs: call.setupStartMs } : {}),
+        ...(opts.metrics ? { observer: metricsObserver(opts.metrics) } : {}),
         twilio: {
-          send: (m) => {
-            if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
+          send: (m: TwilioOutbound) => {
+            if (socket.readyState !== socket.OPEN) return false;
+            // Back-pressure: a caller's socket that stopped draining does not grow our memory.
+            if (m.event === 'media' && socket.bufferedAmount > maxBuffered) return false;
+            socket.send(JSON.stringify(m));
+            return true;
           },
           close: (code, reason) => {
             if (socket.readyState === socket.OPEN) socket.close(code, reason);
@@ -250,26 +312,11 @@ export async function mediaStreamRoutes(
           cleanup?.();
           callLog.info({ reason }, 'call ended');
         },
-        onFrame: (direction) => opts.metrics?.frames.inc({ direction }),
-        onBargeIn: (ms) => opts.metrics?.bargeInReaction.observe(ms / 1_000),
       });
       session = s;
       state = 'live';
-      const leg = openRealtime(agent, {
-        audioDelta: (itemId, delta) => s.agentAudio(itemId, delta),
-        audioDone: (itemId) => s.agentAudioDone(itemId),
-        speechStarted: () => s.speechStarted(),
-        responseCreated: () => s.responseCreated(),
-        responseDone: () => s.responseDone(),
-        callerTranscript: (itemId, text) => s.callerTranscript(itemId, text),
-        agentTranscript: (itemId, text) => s.agentTranscript(itemId, text),
-        error: (code, message, fatal) => {
-          if (s.ended) return;
-          callLog.warn({ code, message, fatal }, 'openai error');
-          s.realtimeError(code, message, fatal);
-        },
-      });
-      s.start(leg);
+      s.start();
+      if (!twilioCalls) callLog.debug('no Twilio credentials: a provider failure just hangs up');
       cleanup =
         opts.onCallLive?.({
           callId: id,

@@ -6,149 +6,27 @@
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 
-import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import { type NatsConnection } from '@nats-io/transport-node';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { Registry } from 'prom-client';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 
-import { callControlRequest, CallOwners, request, type Names } from '@app/contracts';
-import { createPrismaClient, type PrismaClient } from '@app/db';
-import { createTestDatabase } from '@app/db/testing';
-import { PrismaCallDirectory, twilioWebhookRoutes } from '@app/gateway';
+import { callControlRequest, request } from '@app/contracts';
 import { signStreamToken } from '@app/platform';
-import {
-  captureLogs,
-  freePort,
-  natsTestNamespace,
-  type NatsTestNamespace,
-} from '@app/platform/testing';
-import { parseScenario, startSimulators, type Simulators } from '@app/sim';
+import { captureLogs } from '@app/platform/testing';
+import { parseScenario } from '@app/sim';
 
-import { callEventPublisher } from '../../src/adapters/call-events.js';
-import { callOwnership } from '../../src/adapters/call-ownership.js';
-import { openAIRealtime } from '../../src/adapters/openai-realtime.js';
 import { LiveCalls } from '../../src/domain/live-calls.js';
-import { createBridgeMetrics } from '../../src/metrics.js';
 import { mediaStreamRoutes } from '../../src/routes/media-stream.js';
+import { CALLER, OUR_NUMBER, SECRET, startHarness, waitFor, type Harness } from './harness.js';
 
-const SECRET = 'call-bridge-test-stream-token-secret-000';
-const OUR_NUMBER = '+15555550100';
-const CALLER = '+15555550142';
-
-let nc: NatsConnection;
-let jsm: JetStreamManager;
-let names: Names;
-let ns: NatsTestNamespace;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let prisma: PrismaClient;
-let agentId: string;
-let sims: Simulators;
-let bridge: FastifyInstance;
-let gateway: FastifyInstance;
-let calls: LiveCalls;
-let bridgeUrl: string;
-
-interface StoredEvent {
-  type: string;
-  callId: string;
-  data: Record<string, unknown>;
-}
-
-/** Every event stored in CALLS for one call, in order. */
-async function eventsOf(callId: string): Promise<StoredEvent[]> {
-  const info = await jsm.streams.info(names.streams.calls.name);
-  const out: StoredEvent[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-    const msg = await jsm.streams.getMessage(names.streams.calls.name, { seq }).catch(() => null);
-    if (!msg) continue;
-    const event = msg.json<StoredEvent>();
-    if (event.callId === callId) out.push(event);
-  }
-  return out;
-}
-
-async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+let h: Harness;
 
 beforeAll(async () => {
-  ns = await natsTestNamespace();
-  ({ nc, names } = ns);
-  jsm = await jetstreamManager(nc);
-  db = await createTestDatabase();
-  prisma = createPrismaClient({ databaseUrl: db.databaseUrl });
-  const agent = await prisma.agent.create({
-    data: { name: 'front desk', instructions: 'Be brief.', voice: 'marin' },
-  });
-  agentId = agent.id;
-  await prisma.phoneNumber.create({ data: { e164: OUR_NUMBER, agentId } });
-
-  const gatewayPort = await freePort();
-  sims = await startSimulators({
-    pacing: 'fast',
-    voiceUrl: `http://127.0.0.1:${gatewayPort}/twilio/voice`,
-  });
-
-  calls = new LiveCalls(10);
-  bridge = Fastify({ loggerInstance: captureLogs().log as FastifyBaseLogger });
-  await bridge.register(mediaStreamRoutes, {
-    calls,
-    streamTokenSecret: SECRET,
-    openRealtime: openAIRealtime({
-      apiKey: sims.credentials.openai.apiKey,
-      baseURL: `${sims.openaiHttpUrl}/v1`,
-      realtimeUrl: sims.openaiWssUrl,
-      ca: sims.tlsCertPem,
-    }),
-    loadAgent: (id) =>
-      prisma.agent.findUnique({
-        where: { id },
-        select: { instructions: true, voice: true, model: true },
-      }),
-    publish: callEventPublisher(jetstream(nc), names),
-    metrics: createBridgeMetrics(new Registry()),
-    onCallLive: callOwnership({
-      nc,
-      names,
-      owners: await CallOwners.open(nc, names, captureLogs().log),
-      pod: 'bridge-test-0',
-      heartbeatMs: 200,
-      log: captureLogs().log,
-    }),
-  });
-  const address = await bridge.listen({ host: '127.0.0.1', port: 0 });
-  bridgeUrl = `${address.replace('http:', 'ws:')}/media`;
-
-  gateway = Fastify({ loggerInstance: captureLogs().log as FastifyBaseLogger });
-  await gateway.register(twilioWebhookRoutes, {
-    publicBaseUrl: `http://127.0.0.1:${gatewayPort}`,
-    authToken: sims.credentials.twilio.authToken,
-    mediaUrl: bridgeUrl,
-    streamTokenSecret: SECRET,
-    streamTokenTtlSec: 60,
-    js: jetstream(nc),
-    names,
-    directory: new PrismaCallDirectory(prisma),
-    lookupWaitMs: 3_000,
-  });
-  await gateway.listen({ host: '127.0.0.1', port: gatewayPort });
+  h = await startHarness({ pacing: 'fast' });
 });
 
 afterAll(async () => {
-  await gateway?.close();
-  await bridge?.close();
-  await sims?.close();
-  await ns?.close();
-  await prisma?.$disconnect();
-  await db?.drop();
+  await h?.close();
 });
 
 const openingHours = parseScenario({
@@ -169,32 +47,17 @@ const openingHours = parseScenario({
   },
 });
 
-/** The call id the gateway gave the stream (from the recording's stream start). */
-async function callIdOf(callSid: string): Promise<string> {
-  return waitFor(async () => {
-    const info = await jsm.streams.info(names.streams.calls.name);
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const msg = await jsm.streams.getMessage(names.streams.calls.name, { seq }).catch(() => null);
-      const event = msg?.json<StoredEvent>();
-      if (event?.type === 'call.created' && event.data.providerCallSid === callSid) {
-        return event.callId;
-      }
-    }
-    return undefined;
-  });
-}
-
 describe('call-bridge media streams', { timeout: 60_000 }, () => {
   it('bridges a call: greeting, caller turns and answers in order, transcripts published', async () => {
-    const call = await sims.twilio.ringInbound({
+    const call = await h.sims.twilio.ringInbound({
       to: OUR_NUMBER,
       from: CALLER,
       scenario: openingHours,
     });
     const end = await call.ended;
     expect(end.status).toBe('completed');
-    const callId = await callIdOf(call.callSid);
-    const session = sims.openai.sessions().find((s) => s.scenario === 'opening-hours');
+    const callId = await h.callIdOf(call.callSid);
+    const session = h.sims.openai.sessions().find((s) => s.scenario === 'opening-hours');
     expect(session).toBeDefined();
     expect(session?.badInputs).toEqual([]);
     expect(session?.config).toMatchObject({
@@ -214,7 +77,7 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
     ]);
     expect(call.recording.ofKind('protocol.error')).toEqual([]);
     const events = await waitFor(async () => {
-      const list = await eventsOf(callId);
+      const list = await h.eventsOf(callId);
       return list.some((e) => e.type === 'call.ended') ? list : undefined;
     });
     const transcripts = events
@@ -231,17 +94,17 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
     expect(types).toContain('call.answered');
     const ended = events.find((e) => e.type === 'call.ended');
     expect(ended?.data).toMatchObject({ reason: 'caller-hangup' });
-    expect(calls.size).toBe(0);
+    expect(h.calls.size).toBe(0);
   });
 
   it('owns a live call (call-owners, heartbeat), obeys call-control inject and hangup, releases both', async () => {
-    const owners = await CallOwners.open(nc, names, captureLogs().log);
-    const call = await sims.twilio.ringInbound({
+    const owners = h.owners;
+    const call = await h.sims.twilio.ringInbound({
       to: OUR_NUMBER,
       from: CALLER,
       scenario: parseScenario({ name: 'long-line', caller: { steps: [{ pauseMs: 60_000 }] } }),
     });
-    const callId = await callIdOf(call.callSid);
+    const callId = await h.callIdOf(call.callSid);
     const owner = await waitFor(async () => (await owners.get(callId)) ?? undefined);
     expect(owner).toMatchObject({ pod: 'bridge-test-0', transport: 'media-streams' });
     const firstRevision = (await owners.kv.get(callId))?.revision ?? 0;
@@ -250,24 +113,24 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
     );
 
     const injected = await request(
-      nc,
-      names,
+      h.ns.nc,
+      h.names,
       'call-control',
       callControlRequest(callId, { action: 'inject', text: 'Say goodbye politely.' }),
       { timeoutMs: 2_000 },
     );
     expect(injected.data).toEqual({ ok: true });
     const transfer = await request(
-      nc,
-      names,
+      h.ns.nc,
+      h.names,
       'call-control',
       callControlRequest(callId, { action: 'transfer', target: '+15555550177', mode: 'cold' }),
       { timeoutMs: 2_000 },
     );
     expect(transfer.data).toMatchObject({ ok: false, error: { code: 'NOT_SUPPORTED' } });
     const hungUp = await request(
-      nc,
-      names,
+      h.ns.nc,
+      h.names,
       'call-control',
       callControlRequest(callId, { action: 'hangup' }),
       { timeoutMs: 2_000 },
@@ -276,13 +139,13 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
 
     await call.ended;
     const ended = await waitFor(async () =>
-      (await eventsOf(callId)).find((e) => e.type === 'call.ended'),
+      (await h.eventsOf(callId)).find((e) => e.type === 'call.ended'),
     );
     expect(ended.data.reason).toBe('agent-hangup');
     await waitFor(async () => ((await owners.get(callId)) === null ? true : undefined));
     // Nobody answers for the call any more.
     await expect(
-      request(nc, names, 'call-control', callControlRequest(callId, { action: 'hangup' }), {
+      request(h.ns.nc, h.names, 'call-control', callControlRequest(callId, { action: 'hangup' }), {
         timeoutMs: 500,
       }),
     ).rejects.toThrow();
@@ -297,16 +160,16 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
         ),
       ),
     );
-    const call = await sims.twilio.ringInbound({ to: OUR_NUMBER, from: CALLER, scenario });
+    const call = await h.sims.twilio.ringInbound({ to: OUR_NUMBER, from: CALLER, scenario });
     await call.ended;
-    const callId = await callIdOf(call.callSid);
+    const callId = await h.callIdOf(call.callSid);
     const events = await waitFor(async () => {
-      const list = await eventsOf(callId);
+      const list = await h.eventsOf(callId);
       return list.some((e) => e.type === 'call.ended') ? list : undefined;
     });
     // The caller talks over the greeting too (its script does not wait for it); the scripted
     // barge-in cuts the long answer.
-    const session = sims.openai.sessions().find((x) => x.scenario === 'barge-in');
+    const session = h.sims.openai.sessions().find((x) => x.scenario === 'barge-in');
     const answer = session?.said.find(
       (l) => l.role === 'agent' && l.text.startsWith('We are open'),
     );
@@ -335,7 +198,7 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
   });
 
   it('refuses a stream whose token is wrong with 1008', async () => {
-    const ws = new WebSocket(bridgeUrl);
+    const ws = new WebSocket(h.bridgeUrl);
     await once(ws, 'open');
     const closed = once(ws, 'close') as Promise<[number, Buffer]>;
     ws.send(JSON.stringify({ event: 'connected', protocol: 'Call', version: '1.0.0' }));
@@ -343,7 +206,7 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
     ws.send(JSON.stringify({ event: 'media', media: { payload: 'AAAA' } }));
     const token = signStreamToken({
       callId: 'another-call',
-      agentId,
+      agentId: h.agentId,
       secret: SECRET,
       ttlSec: 60,
     });
@@ -356,7 +219,7 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
           streamSid: 'MZ1',
           callSid: 'CA1',
           tracks: ['inbound'],
-          customParameters: { callId: 'call-1', agentId, token },
+          customParameters: { callId: 'call-1', agentId: h.agentId, token },
           mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
         },
       }),
@@ -368,21 +231,26 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
 
   it('refuses a garbage token and a replayed token with 1008', async () => {
     const startWith = async (token: string, callId = 'call-replay') => {
-      const ws = new WebSocket(bridgeUrl);
+      const ws = new WebSocket(h.bridgeUrl);
       await once(ws, 'open');
       const closed = once(ws, 'close') as Promise<[number, Buffer]>;
       ws.send(
         JSON.stringify({
           event: 'start',
           streamSid: 'MZ2',
-          start: { streamSid: 'MZ2', customParameters: { callId, agentId, token } },
+          start: { streamSid: 'MZ2', customParameters: { callId, agentId: h.agentId, token } },
         }),
       );
       return { ws, closed };
     };
     const garbage = await startWith('v1.nope.nope');
     expect((await garbage.closed)[0]).toBe(1008);
-    const token = signStreamToken({ callId: 'call-replay', agentId, secret: SECRET, ttlSec: 60 });
+    const token = signStreamToken({
+      callId: 'call-replay',
+      agentId: h.agentId,
+      secret: SECRET,
+      ttlSec: 60,
+    });
     const first = await startWith(token);
     const replay = await startWith(token);
     const [code, reason] = await replay.closed;
@@ -390,7 +258,7 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
     expect(String(reason)).toMatch(/already used/);
     first.ws.close();
     await first.closed;
-    await waitFor(async () => (calls.size === 0 ? true : undefined));
+    await waitFor(async () => (h.calls.size === 0 ? true : undefined));
   });
 
   it('at capacity closes with 1013, and without OpenAI configured with 1011', async () => {
@@ -398,26 +266,34 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
       const ws = new WebSocket(url);
       await once(ws, 'open');
       const closed = once(ws, 'close') as Promise<[number, Buffer]>;
-      const token = signStreamToken({ callId: 'call-full', agentId, secret: SECRET, ttlSec: 60 });
+      const token = signStreamToken({
+        callId: 'call-full',
+        agentId: h.agentId,
+        secret: SECRET,
+        ttlSec: 60,
+      });
       ws.send(
         JSON.stringify({
           event: 'start',
           streamSid: 'MZ3',
-          start: { streamSid: 'MZ3', customParameters: { callId: 'call-full', agentId, token } },
+          start: {
+            streamSid: 'MZ3',
+            customParameters: { callId: 'call-full', agentId: h.agentId, token },
+          },
         }),
       );
       const [code, reason] = await closed;
       return { code, reason: String(reason) };
     };
-    const fillers = Array.from({ length: calls.limit }, (_, i) => ({
+    const fillers = Array.from({ length: h.calls.limit }, (_, i) => ({
       callId: `filler-${i}`,
       end: () => Promise.resolve(),
     }));
-    for (const f of fillers) calls.tryAdd(f);
+    for (const f of fillers) h.calls.tryAdd(f);
     try {
-      expect(await startWith(bridgeUrl)).toEqual({ code: 1013, reason: 'try again later' });
+      expect(await startWith(h.bridgeUrl)).toEqual({ code: 1013, reason: 'try again later' });
     } finally {
-      for (const f of fillers) calls.remove(f.callId);
+      for (const f of fillers) h.calls.remove(f.callId);
     }
 
     const bare = Fastify({ loggerInstance: captureLogs().log as FastifyBaseLogger });
