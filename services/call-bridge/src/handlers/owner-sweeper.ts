@@ -64,6 +64,8 @@ export async function sweepLostCalls(
         { id: uuidV5(`${id}:bridge_lost`, SWEEP_NAMESPACE) },
       ) as CallEvent,
     );
+    // A stale entry would still name the dead pod to anyone routing call-control.
+    if (beat) await deps.owners.release(id);
     lost.push(id);
   }
   if (lost.length > 0) deps.log.warn({ calls: lost.length }, 'calls of a lost bridge ended');

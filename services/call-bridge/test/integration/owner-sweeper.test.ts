@@ -115,4 +115,44 @@ describe('call-bridge - bridge_lost sweeper', { timeout: 30_000 }, () => {
     // Once ended, the call is no longer a candidate.
     expect(await sweepLostCalls(deps)).toEqual([]);
   });
+
+  it('an owner entry that stopped heart-beating counts as gone before the bucket TTL removes it', async () => {
+    const projector = await startCallRecordProjector({
+      nc: ns.nc,
+      names: ns.names,
+      store: new PrismaCallRecordStore(prisma),
+      log: captureLogs().log,
+    });
+    const owned = await answeredCall(120_000);
+    await owners.put(owned, callOwner({ pod: 'bridge-2', transport: 'media-streams' }));
+    await vi.waitFor(
+      async () =>
+        expect((await prisma.call.findUniqueOrThrow({ where: { id: owned } })).status).toBe(
+          'in_progress',
+        ),
+      { timeout: 10_000 },
+    );
+    const { log } = captureLogs();
+    const deps = {
+      prisma,
+      owners,
+      js: jetstream(ns.nc),
+      names: ns.names,
+      log,
+      staleAfterMs: 5_000,
+    };
+    // Heart-beaten just now: alive.
+    expect(await sweepLostCalls(deps)).not.toContain(owned);
+    // Seen from 10 s later, the same entry is two staleness periods old: its pod is gone.
+    expect(await sweepLostCalls(deps, Date.now() + 10_000)).toContain(owned);
+    expect(await owners.get(owned)).toBeNull();
+    await vi.waitFor(
+      async () =>
+        expect(await prisma.call.findUniqueOrThrow({ where: { id: owned } })).toMatchObject({
+          endReason: 'bridge_lost',
+        }),
+      { timeout: 10_000 },
+    );
+    await projector.stop();
+  });
 });
