@@ -94,7 +94,81 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
     expect(types).toContain('call.answered');
     const ended = events.find((e) => e.type === 'call.ended');
     expect(ended?.data).toMatchObject({ reason: 'caller-hangup' });
+    // Twilio's final status callback is recorded, and leaves the end to the bridge.
+    expect(types).toContain('call.status');
     expect(h.calls.size).toBe(0);
+
+    // The call record, as the projector wrote it.
+    const row = await waitFor(async () => {
+      const c = await h.prisma.call.findUnique({
+        where: { id: callId },
+        include: { transcriptTurns: { orderBy: { sequence: 'asc' } } },
+      });
+      return c?.endReason ? c : undefined;
+    });
+    expect(row).toMatchObject({
+      status: 'completed',
+      endReason: 'caller-hangup',
+      direction: 'inbound',
+      fromNumber: CALLER,
+      toNumber: OUR_NUMBER,
+      agentId: h.agentId,
+      twilioCallSid: call.callSid,
+    });
+    expect(row.durationMs).toBe((ended?.data as { durationMs: number }).durationMs);
+    expect(row.durationMs).toBeGreaterThan(0);
+    expect(row.answeredAt!.getTime()).toBeLessThanOrEqual(row.endedAt!.getTime());
+    // Set-up (voice webhook to session config) and first agent audio were measured.
+    expect(row.setupMs).toBeGreaterThanOrEqual(0);
+    expect(row.setupMs).toBeLessThan(5_000);
+    expect(row.firstAudioMs).toBeGreaterThan(0);
+    expect(row.transcriptTurns.map((t) => [t.sequence, t.role, t.text])).toEqual([
+      [0, 'assistant', 'Hello, thanks for calling. How can I help?'],
+      [1, 'user', 'What time do you open tomorrow?'],
+      [2, 'assistant', 'We open at nine in the morning.'],
+      [3, 'user', 'Great, thank you.'],
+      [4, 'assistant', 'You are welcome, goodbye!'],
+    ]);
+    // The bridge's metrics saw the call.
+    const metrics = await h.registry.getMetricsAsJSON();
+    const forwarded = metrics.find((m) => m.name === 'call_bridge_media_frames_total');
+    const byDirection = Object.fromEntries(
+      (forwarded?.values ?? []).map((v) => [v.labels.direction, v.value]),
+    );
+    expect(byDirection['caller-to-openai']).toBeGreaterThan(0);
+    expect(byDirection['openai-to-caller']).toBeGreaterThan(0);
+    const setup = metrics.find((m) => m.name === 'call_bridge_call_setup_seconds');
+    expect(setup?.values.find((v) => v.metricName?.endsWith('_count'))?.value).toBeGreaterThan(0);
+  });
+
+  it('the agent waits for the caller when it is not set to greet first', async () => {
+    await h.prisma.agent.update({ where: { id: h.agentId }, data: { greetFirst: false } });
+    try {
+      const call = await h.sims.twilio.ringInbound({
+        to: OUR_NUMBER,
+        from: CALLER,
+        scenario: parseScenario({
+          name: 'caller-first',
+          caller: {
+            steps: [
+              { pauseMs: 1_500 },
+              { say: 'Hello, is anyone there?' },
+              { waitForAgent: { quietMs: 700, timeoutMs: 15_000 } },
+              { hangup: true },
+            ],
+          },
+          model: { greeting: 'You should not hear this.', turns: [{ say: 'Yes, hello!' }] },
+        }),
+      });
+      await call.ended;
+      const session = h.sims.openai.sessions().find((s) => s.scenario === 'caller-first');
+      expect(session?.said.map((l) => [l.role, l.text])).toEqual([
+        ['caller', 'Hello, is anyone there?'],
+        ['agent', 'Yes, hello!'],
+      ]);
+    } finally {
+      await h.prisma.agent.update({ where: { id: h.agentId }, data: { greetFirst: true } });
+    }
   });
 
   it('owns a live call (call-owners, heartbeat), obeys call-control inject and hangup, releases both', async () => {
