@@ -1,13 +1,17 @@
-import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { callerUtterances, parseScenario } from '@app/sim';
+
 import { NatsServerMissingError, startDevNats } from '../../scripts/dev/nats.js';
 import { freePort, ROOT_DIR } from '../services/service-process.js';
+
+const SERVICE_NAMES = ['gateway', 'call-bridge', 'campaign-scheduler', 'tool-runner', 'handoff'];
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -28,6 +32,50 @@ async function freePortRange(count: number): Promise<number> {
     const busy = await Promise.all(ports.map(listening));
     if (!busy.some(Boolean)) return base;
   }
+}
+
+/** Runs a command to its end, whatever its exit code; the output is what a user would read. */
+function run(
+  file: string,
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      file,
+      args,
+      { cwd: ROOT_DIR, env: { PATH: process.env.PATH ?? '' }, timeout: timeoutMs },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/**
+ * The `pnpm sim call …` command the runner prints, run the way `pnpm sim` runs it (package.json:
+ * tsx with the source condition), so the test follows the printed instruction to the letter.
+ */
+async function placePrintedCall(out: string) {
+  const printed = /place a call\s+pnpm sim (call .+)$/m.exec(out)?.[1];
+  expect(printed, 'the runner prints how to place a call').toBeDefined();
+  const args = (printed ?? '').trim().split(/\s+/);
+  const option = (name: string) => args[args.indexOf(`--${name}`) + 1];
+  const sim = await run(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--conditions=source',
+      'packages/sim/src/cli/main.ts',
+      ...args,
+      '--timeout-ms',
+      '60000',
+    ],
+    90_000,
+  );
+  return { ...sim, scenario: option('scenario'), to: option('to') };
 }
 
 describe('pnpm dev - local runner', () => {
@@ -53,7 +101,7 @@ describe('pnpm dev - local runner', () => {
   });
 
   it(
-    'with no DATABASE_URL or NATS_URL: embedded PostgreSQL, nats-server, migrations, five healthy services, clean stop',
+    'with no DATABASE_URL or NATS_URL: embedded PostgreSQL, nats-server, migrations, five healthy services, the printed sim call completes, clean stop',
     { timeout: 180_000 },
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'dev-runner-'));
@@ -78,13 +126,18 @@ describe('pnpm dev - local runner', () => {
             DEV_NATS_PORT: String(natsPort),
             DEV_HTTP_PORT_BASE: String(portBase),
             DEV_SIM_PORT_BASE: String(simBase),
-            LOG_LEVEL: 'warn',
+            // info, so each service's lifecycle lines show (and their prefixes can be checked).
+            LOG_LEVEL: 'info',
           },
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
       let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        stdout += c.toString();
+      });
       child.stderr.on('data', (c: Buffer) => (out += c.toString()));
       const exited = new Promise<number | null>((resolve) =>
         child.once('exit', (code) => resolve(code)),
@@ -116,6 +169,54 @@ describe('pnpm dev - local runner', () => {
           expect(res.status).toBe(200);
           expect(out).toContain(`http://127.0.0.1:${portBase + i}`);
         }
+
+        // What the runner's own log looks like: every line names who wrote it, and each service
+        // has said it is ready under its own name.
+        const width = Math.max(...SERVICE_NAMES.map((n) => n.length));
+        const prefixes = ['dev | ', ...SERVICE_NAMES.map((n) => `${n.padEnd(width)} | `)];
+        const unprefixed = stdout
+          .split('\n')
+          .filter((line) => line !== '' && !prefixes.some((p) => line.startsWith(p)));
+        expect(unprefixed).toEqual([]);
+        for (const name of SERVICE_NAMES) {
+          expect(stdout).toMatch(new RegExp(`^${name.padEnd(width)} \\| .*service ready`, 'm'));
+        }
+
+        // A new user's first call: the command the runner printed, through the simulated
+        // Twilio, our gateway and call-bridge (Media Streams) and the simulated OpenAI.
+        const logBeforeCall = stdout.length;
+        const sim = await placePrintedCall(out);
+        const report = `sim call exited ${sim.code}:\n${sim.stdout}${sim.stderr}`;
+        expect(sim.to, 'the demo Media Streams number').toBe('+15555550100');
+        expect(sim.code, report).toBe(0);
+        const scenario = parseScenario(
+          JSON.parse(
+            readFileSync(join(ROOT_DIR, 'packages/sim/scenarios', `${sim.scenario}.json`), 'utf8'),
+          ),
+        );
+        const said = (role: 'agent ' | 'caller') =>
+          [...sim.stdout.matchAll(new RegExp(`^\\s*[\\d.]+s  ${role}: (.+)$`, 'gm'))].map(
+            (m) => m[1] ?? '',
+          );
+        // The OpenAI simulator transcribes the caller's turns as the scenario's text.
+        expect(said('caller'), report).toEqual(callerUtterances(scenario));
+        // The agent spoke the scenario's answers (a barged-in one is cut short).
+        const answers = scenario.model.turns.flatMap((t) => (t.say ? [t.say] : []));
+        expect(said('agent '), report).not.toEqual([]);
+        expect(
+          said('agent ').some((line) => answers.includes(line)),
+          report,
+        ).toBe(true);
+        expect(sim.stdout, report).toMatch(/ 0 protocol errors/);
+        const callSid = /^call (CA[0-9a-f]{32}): completed\b/m.exec(sim.stdout)?.[1];
+        expect(callSid, report).toBeDefined();
+        // The call went through our services: the gateway logged its SID, the bridge logged
+        // while it was up, both under their own prefixes.
+        const callLog = stdout.slice(logBeforeCall);
+        expect(callLog).toMatch(
+          new RegExp(`^${'gateway'.padEnd(width)} \\| .*${callSid ?? 'no call'}`, 'm'),
+        );
+        expect(callLog).toMatch(new RegExp(`^${'call-bridge'.padEnd(width)} \\| `, 'm'));
       } finally {
         child.kill('SIGINT');
       }

@@ -205,6 +205,101 @@ describe('messages - rejection', () => {
   });
 });
 
+/**
+ * How each registered schema is malformed on purpose: whether its envelope must carry `callId`
+ * (the contract, written out rather than read back from the schema) and one `data` field of the
+ * sample set to a value of the wrong type (`null`: the payload has no fields to mistype). Typed
+ * over `MessageType`, so a new schema without a row here fails to compile, as it does without a
+ * sample in support/samples.ts.
+ */
+const MALFORMED: Record<
+  MessageType,
+  { callId: 'required' | 'optional'; wrongField: readonly [field: string, value: unknown] | null }
+> = {
+  'call.created': { callId: 'required', wrongField: ['from', 14155550100] },
+  'call.ringing': { callId: 'required', wrongField: null },
+  'call.answered': { callId: 'required', wrongField: ['answeredBy', true] },
+  'call.status': { callId: 'required', wrongField: ['sequenceNumber', '3'] },
+  'call.transcript': { callId: 'required', wrongField: ['final', 'yes'] },
+  'call.barge-in': { callId: 'required', wrongField: ['audioEndMs', '840'] },
+  'call.tool-called': { callId: 'required', wrongField: ['latencyMs', 'slow'] },
+  'call.handoff-requested': { callId: 'required', wrongField: ['reason', 42] },
+  'call.error': { callId: 'required', wrongField: ['retryable', 'true'] },
+  'call.ended': { callId: 'required', wrongField: ['durationMs', '61000'] },
+  'campaign.started': { callId: 'optional', wrongField: ['counts', 'ten'] },
+  'campaign.paused': { callId: 'optional', wrongField: ['reason', 7] },
+  'campaign.resumed': { callId: 'optional', wrongField: ['campaignId', 42] },
+  'campaign.progress': { callId: 'optional', wrongField: ['counts', [10, 4]] },
+  'campaign.completed': { callId: 'optional', wrongField: ['counts', null] },
+  'campaign.canceled': { callId: 'optional', wrongField: ['reason', false] },
+  'call-request': { callId: 'optional', wrongField: ['to', 14155550123] },
+  'call-control.request': { callId: 'required', wrongField: ['mode', 1] },
+  'call-control.reply': { callId: 'optional', wrongField: ['ok', 'false'] },
+  'sip-offer.request': { callId: 'required', wrongField: ['sipHeaders', 'X-Twilio-CallSid: CA1'] },
+  'sip-offer.reply': { callId: 'optional', wrongField: ['pod', 7] },
+  'tool-execute.request': { callId: 'required', wrongField: ['deadlineMs', '8000'] },
+  'tool-execute.reply': { callId: 'optional', wrongField: ['ok', 1] },
+  'handoff-transfer.request': { callId: 'required', wrongField: ['summary', 3] },
+  'handoff-transfer.reply': { callId: 'optional', wrongField: ['handoffId', 1] },
+  'human-agent.notify': { callId: 'required', wrongField: ['handoffId', {}] },
+};
+
+const kindOf = (value: unknown) =>
+  value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+
+/** The dotted paths of the issues `type`'s schema reports for `value`; `[]` when it parses. */
+function issuePaths(type: MessageType, value: unknown): string[] {
+  const result = MESSAGE_SCHEMAS[type].safeParse(value);
+  return result.success ? [] : [...new Set(result.error.issues.map((i) => i.path.join('.')))];
+}
+
+describe('messages - every registered schema rejects malformed envelopes', () => {
+  it('has a malformed case and a sample for every registered type', () => {
+    expect(Object.keys(MALFORMED).sort()).toEqual([...types].sort());
+    expect(Object.keys(SAMPLES).sort()).toEqual([...types].sort());
+  });
+
+  // Each mutation changes one thing of a valid sample, and the only issue reported must be at
+  // that path: a rejection for some other reason would not prove the check exists.
+  it.each(types)('%s: rejects a wrong version, id, type, callId and data field type', (type) => {
+    const sample = SAMPLES[type]() as Record<string, unknown> & { data: Record<string, unknown> };
+    const { callId, wrongField } = MALFORMED[type];
+    expect(issuePaths(type, sample)).toEqual([]);
+
+    expect(issuePaths(type, { ...sample, v: 2 })).toEqual(['v']);
+    expect(issuePaths(type, { ...sample, v: '1' })).toEqual(['v']);
+    const { id: _id, ...withoutId } = sample;
+    expect(issuePaths(type, withoutId)).toEqual(['id']);
+    expect(issuePaths(type, { ...sample, id: 'not-a-uuid' })).toEqual(['id']);
+    // Another registered type: one message never passes for another, even with the same shape.
+    const other = types[(types.indexOf(type) + 1) % types.length];
+    expect(issuePaths(type, { ...sample, type: other })).toEqual(['type']);
+    expect(issuePaths(type, { ...sample, type: `${type}.v2` })).toEqual(['type']);
+
+    const { callId: _callId, ...withoutCallId } = sample;
+    if (callId === 'required') {
+      expect(sample.callId).toBe(CALL_ID);
+      expect(issuePaths(type, withoutCallId)).toEqual(['callId']);
+    } else {
+      expect(issuePaths(type, withoutCallId)).toEqual([]);
+    }
+    // Present or not, a callId must be usable as one subject token.
+    expect(issuePaths(type, { ...sample, callId: 'CA.1' })).toEqual(['callId']);
+
+    expect(issuePaths(type, { ...sample, data: 'payload' })).toEqual(['data']);
+    if (wrongField) {
+      const [field, value] = wrongField;
+      // The field exists in the sample with another type, so this is a type error, not an
+      // unknown key (which the tolerant reader would strip and accept).
+      expect(Object.keys(sample.data)).toContain(field);
+      expect(kindOf(sample.data[field])).not.toBe(kindOf(value));
+      expect(issuePaths(type, { ...sample, data: { ...sample.data, [field]: value } })).toEqual([
+        `data.${field}`,
+      ]);
+    }
+  });
+});
+
 describe('messages - call request ids', () => {
   it('computes RFC 9562 version 5 UUIDs', () => {
     // The RFC's own example: the DNS namespace and "www.example.com".

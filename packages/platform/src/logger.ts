@@ -45,8 +45,12 @@ const SECRET_KEYS = [
 ] as const;
 
 /**
- * Keys whose values are phone numbers (ours and Twilio's form parameters): masked with
- * {@link maskPhone} wherever they appear up to two levels deep, `pii` included.
+ * Keys whose values are phone numbers: masked with {@link maskPhone} wherever they appear up to
+ * two levels deep, `pii` included. Besides our message fields and Twilio's form parameters, the
+ * Prisma fields are listed (prisma/schema.prisma: `fromNumber`/`toNumber` of `Call` and
+ * `CallRequest`, `PhoneNumber.e164`, `Campaign.fromNumbers`, `phone` of contacts and the
+ * do-not-call list, `HumanAgent.phoneNumber`), in both their model and column spelling, because a
+ * row logged as it came from the database must not leak them.
  */
 const PHONE_KEYS = [
   'from',
@@ -55,6 +59,16 @@ const PHONE_KEYS = [
   'phoneNumber',
   'caller',
   'callee',
+  'callerNumber',
+  'calleeNumber',
+  'fromNumber',
+  'toNumber',
+  'fromNumbers',
+  'e164',
+  'from_number',
+  'to_number',
+  'from_numbers',
+  'phone_number',
   'From',
   'To',
   'Caller',
@@ -89,8 +103,12 @@ export function maskPhone(value: string): string {
   return `${plus}${digits.slice(0, 4)}${'*'.repeat(digits.length - 6)}${digits.slice(-2)}`;
 }
 
-/** Masks a whole phone value, or E.164 numbers embedded in a longer string (SIP URIs). */
+/**
+ * Masks a whole phone value, or E.164 numbers embedded in a longer string (SIP URIs), or each
+ * number of a list (a campaign's `fromNumbers`).
+ */
 function maskPhoneValue(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskPhoneValue);
   if (typeof value !== 'string') return value;
   const whole = maskPhone(value);
   return whole !== value ? whole : value.replace(EMBEDDED_E164, (m) => maskPhone(m));

@@ -103,6 +103,38 @@ describe('logger', () => {
     expect(payload.from).toBe('+14155551234');
   });
 
+  it('masks the phone columns of database rows logged whole, at the top level and nested', () => {
+    const { log, lines } = capture();
+    const call = { id: 'c-1', fromNumber: '+15555550142', toNumber: '+15555550100' };
+    log.info(call, 'call row');
+    log.info(
+      {
+        call,
+        number: { id: 'n-1', e164: '+15555550100' },
+        campaign: { id: 'k-1', fromNumbers: ['+15555550100', '+15555550101'] },
+        contact: { phone: '+447700900123', callerNumber: '+15555550142' },
+        raw: { row: { from_number: '+15555550142', to_number: '+15555550100' } },
+      },
+      'rows',
+    );
+    expect(lines[0]).toMatchObject({
+      id: 'c-1',
+      fromNumber: '+1555*****42',
+      toNumber: '+1555*****00',
+    });
+    expect(lines[1]).toMatchObject({
+      call: { id: 'c-1', fromNumber: '+1555*****42', toNumber: '+1555*****00' },
+      number: { id: 'n-1', e164: '+1555*****00' },
+      campaign: { id: 'k-1', fromNumbers: ['+1555*****00', '+1555*****01'] },
+      contact: { phone: '+4477******23', callerNumber: '+1555*****42' },
+      raw: { row: { from_number: '+1555*****42', to_number: '+1555*****00' } },
+    });
+    // No full number survives anywhere in the written lines.
+    for (const line of lines) expect(JSON.stringify(line)).not.toMatch(/\+\d{7,}/);
+    // The row the caller holds is left untouched.
+    expect(call.fromNumber).toBe('+15555550142');
+  });
+
   it('masks phone numbers bound to a child logger', () => {
     const { log, lines } = capture();
     log.child({ from: '+14155551234' }).info('bound');

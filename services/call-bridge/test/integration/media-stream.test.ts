@@ -29,7 +29,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const openingHours = parseScenario({
+const openingHoursJson = {
   name: 'opening-hours',
   caller: {
     steps: [
@@ -45,7 +45,8 @@ const openingHours = parseScenario({
     greeting: 'Hello, thanks for calling. How can I help?',
     turns: [{ say: 'We open at nine in the morning.' }, { say: 'You are welcome, goodbye!' }],
   },
-});
+};
+const openingHours = parseScenario(openingHoursJson);
 
 describe('call-bridge media streams', { timeout: 60_000 }, () => {
   it('bridges a call: greeting, caller turns and answers in order, transcripts published', async () => {
@@ -169,6 +170,51 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
     } finally {
       await h.prisma.agent.update({ where: { id: h.agentId }, data: { greetFirst: true } });
     }
+  });
+
+  it('no socket, timer or listener outlives its calls', async () => {
+    /** Open TCP sockets in this process (both ends of every WebSocket, TLS or not). */
+    const sockets = () =>
+      process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const baseline = sockets();
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, sockets())), 10);
+    const placed = await Promise.all(
+      [1, 2, 3].map((i) =>
+        h.sims.twilio.ringInbound({
+          to: OUR_NUMBER,
+          from: CALLER,
+          scenario: parseScenario({ ...openingHoursJson, name: `leak-check-${i}` }),
+        }),
+      ),
+    );
+    await Promise.all(placed.map((c) => c.ended));
+    const callIds = await Promise.all(placed.map((c) => h.callIdOf(c.callSid)));
+    await Promise.all(callIds.map((id) => h.endedEventsOf(id)));
+    // Both WebSockets of every call are closed, on both ends.
+    await waitFor(() => (h.calls.size === 0 ? true : undefined));
+    clearInterval(sampler);
+    // The measure saw the calls: each holds both ends of its media and its OpenAI WebSocket.
+    expect(peak).toBeGreaterThanOrEqual(baseline + 8);
+    await waitFor(() => (sockets() <= baseline ? true : undefined));
+    const sessions = h.sims.openai.sessions().filter((s) => s.scenario?.startsWith('leak-check'));
+    expect(sessions).toHaveLength(3);
+    expect(sessions.every((s) => s.closed && s.sockets === 0)).toBe(true);
+    // No heartbeat timer survives: a leaked one would write the owner entry back.
+    await new Promise((r) => setTimeout(r, 1_000));
+    for (const id of callIds) expect(await h.owners.get(id)).toBeNull();
+    // No call-control subscription survives: nobody answers for these calls.
+    for (const id of callIds) {
+      await expect(
+        request(h.ns.nc, h.names, 'call-control', callControlRequest(id, { action: 'hangup' }), {
+          timeoutMs: 300,
+        }),
+      ).rejects.toThrow();
+    }
+    const gauge = (await h.registry.getMetricsAsJSON()).find(
+      (m) => m.name === 'call_bridge_live_calls',
+    );
+    expect(gauge?.values[0]?.value).toBe(0);
   });
 
   it('owns a live call (call-owners, heartbeat), obeys call-control inject and hangup, releases both', async () => {
