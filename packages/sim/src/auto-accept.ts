@@ -43,8 +43,16 @@ function driveSideband(wsUrl: string, callId: string, apiKey: string): WebSocket
   // Outputs go in as soon as the model asks; the next response only once this one is done,
   // as a real client must (a response.create during an active response is refused).
   let outputsPending = false;
-  ws.on('message', (raw) => {
-    const event = JSON.parse(String(raw)) as { type?: string; call_id?: string };
+  ws.on('message', (raw, isBinary) => {
+    // Skip frames that are not JSON events (the `malformedEvents` fault sends some).
+    let event: { type?: string; call_id?: string };
+    try {
+      if (isBinary) return;
+      event = JSON.parse(String(raw)) as typeof event;
+    } catch {
+      return;
+    }
+    if (event === null || typeof event !== 'object') return;
     if (event.type === 'response.function_call_arguments.done' && event.call_id) {
       ws.send(
         JSON.stringify({

@@ -33,7 +33,11 @@ export {
   Faults,
   signWebhook,
   startOpenAISim,
+  type BadInput,
   type FaultSettings,
   type OpenAISim,
   type OpenAISimOptions,
+  type SaidLine,
+  type SentEvent,
+  type SessionInfo,
 } from './openai/index.js';

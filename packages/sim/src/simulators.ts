@@ -144,12 +144,22 @@ export async function startSimulators(opts: SimulatorsOptions = {}): Promise<Sim
         const sipCall = openai.calls().find((c) => c.callSid === callSid);
         // A SIP call's caller records into the recording the trunk handed over: the same object.
         const callerEntries = [...(twilio.recordingOf(callSid)?.entries ?? [])];
-        // The OpenAI session of this call: the SIP call's, or the one bound to the caller's run id.
+        // The OpenAI sessions of this call: the SIP call's, or every one bound to the caller's
+        // run id (a bridge that reconnected mid-call used several, one after the other).
         const runId = callerEntries.find((e) => e.kind === 'caller.tag' && e.data?.kind === 'run')
           ?.data?.value;
-        const session = sipCall?.sessionId
-          ? openai.session(sipCall.sessionId)
-          : openai.sessions().find((s) => runId !== undefined && s.runId === runId);
+        const sipSession = sipCall?.sessionId ? openai.session(sipCall.sessionId) : undefined;
+        const sessions = sipSession
+          ? [sipSession]
+          : openai.sessions().filter((s) => runId !== undefined && s.runId === runId);
+        const first = sessions[0];
+        // Each session counts `atMs` from its own start; line them up on the first one's.
+        const conversation = sessions.flatMap((s) =>
+          s.said.map((line) => ({
+            ...line,
+            atMs: line.atMs + s.createdAt - (first?.createdAt ?? 0),
+          })),
+        );
         const end = ended.get(callSid);
         return {
           callSid,
@@ -157,7 +167,7 @@ export async function startSimulators(opts: SimulatorsOptions = {}): Promise<Sim
           ended: end !== undefined,
           ...(end ? { endReason: end.reason } : {}),
           recording: callerEntries,
-          ...(session ? { conversation: session.said } : {}),
+          ...(first ? { conversation } : {}),
         };
       },
     };

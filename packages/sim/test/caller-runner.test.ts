@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 
 import {
   decodeMulaw,
+  EnergyVad,
   FRAME_BYTES,
+  FRAME_MS,
   silenceFrame,
   TagDetector,
   type Tag,
@@ -76,11 +78,15 @@ describe('sim caller runner', () => {
 
     expect(reason).toBe('caller-hangup');
     expect(t.hangups()).toBe(1);
-    expect(t.tags).toEqual([
-      { kind: 'run', value: 42 },
+    expect(t.tags[0]).toEqual({ kind: 'run', value: 42 });
+    expect(t.tags.filter((tag) => tag.kind === 'turn')).toEqual([
       { kind: 'turn', value: 0 },
       { kind: 'turn', value: 1 },
     ]);
+    // The run tag also repeats in the quiet while the caller waits (tested below).
+    expect(new Set(t.tags.filter((tag) => tag.kind === 'run').map((tag) => tag.value))).toEqual(
+      new Set([42]),
+    );
     expect(t.dtmf).toEqual(['1', '2']);
     expect(t.frames.every((f) => f.length === FRAME_BYTES)).toBe(true);
     const kinds = recording.entries.map((e) => e.kind).filter((k) => k.startsWith('caller.'));
@@ -90,6 +96,59 @@ describe('sim caller runner', () => {
     expect(recording.ofKind('caller.say').map((e) => e.data?.text)).toEqual([
       'hello I want to book',
       'no wait',
+    ]);
+  });
+
+  it('repeats its run tag about every second of quiet, too quiet for the VAD', async () => {
+    const scenario = parseScenario({ name: 'quiet', caller: { steps: [{ pauseMs: 3_500 }] } });
+    const t = recordingTransport();
+    const recording = new CallRecording();
+    await startCaller({ scenario, runId: 42, transport: t.transport, recording, pacing: 'fast' })
+      .done;
+
+    // At 0 s (stream start), then at 1, 2 and 3 s of call time.
+    expect(t.tags).toEqual(Array.from({ length: 4 }, () => ({ kind: 'run', value: 42 })));
+    expect(recording.ofKind('caller.tag').map((e) => e.data?.repeat)).toEqual([
+      undefined,
+      true,
+      true,
+      true,
+    ]);
+    const vad = new EnergyVad();
+    const events = t.frames.flatMap((f, i) => vad.push(decodeMulaw(f), i * FRAME_MS));
+    expect(events).toEqual([]);
+  });
+
+  it('starts an utterance with its run tag only after two seconds without one', async () => {
+    const tagsFor = async (firstMs: number) => {
+      const scenario = parseScenario({
+        name: 'talker',
+        caller: {
+          steps: [
+            { say: 'a first sentence', durationMs: firstMs },
+            { say: 'and straight on', durationMs: 400 },
+          ],
+        },
+      });
+      const t = recordingTransport();
+      const recording = new CallRecording();
+      await startCaller({ scenario, runId: 7, transport: t.transport, recording, pacing: 'fast' })
+        .done;
+      return t.tags;
+    };
+    const run = { kind: 'run', value: 7 };
+    // Talking on without a pause leaves no quiet to repeat the tag in.
+    expect(await tagsFor(2_400)).toEqual([
+      run,
+      { kind: 'turn', value: 0 },
+      run,
+      { kind: 'turn', value: 1 },
+    ]);
+    // A short first utterance: the tag from the stream start is recent enough.
+    expect(await tagsFor(600)).toEqual([
+      run,
+      { kind: 'turn', value: 0 },
+      { kind: 'turn', value: 1 },
     ]);
   });
 

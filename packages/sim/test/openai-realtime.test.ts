@@ -1,4 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import WebSocket from 'ws';
 
 import { encodeMulaw, encodeTag } from '../src/audio/index.js';
 import { startOpenAISim, type OpenAISim } from '../src/openai/index.js';
@@ -359,6 +360,75 @@ describe('openai-sim faults', () => {
     expect((await c.waitFor('error')).error).toMatchObject({ type: 'server_error' });
     c.send({ type: 'response.create' });
     expect((await c.waitFor('response.done')).response).toMatchObject({ status: 'completed' });
+  });
+
+  it('precedes the next N events with one malformed frame each, cycling kinds, losing no event', async () => {
+    // A raw client: it must see exactly what goes over the wire, bad frames included.
+    const frames: Array<{ binary: boolean; text: string }> = [];
+    const ws = new WebSocket(`${sim.wsUrl}?model=gpt-realtime`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    onTestFinished(() => ws.close());
+    ws.on('message', (data, isBinary) => frames.push({ binary: isBinary, text: String(data) }));
+    const kinds = () =>
+      frames.map((f) => {
+        if (f.binary) return 'binary';
+        try {
+          const v = JSON.parse(f.text) as { type?: unknown };
+          return typeof v.type === 'string' ? v.type : 'missing-type';
+        } catch {
+          return 'invalid-json';
+        }
+      });
+    const until = async (type: string) => {
+      for (let i = 0; i < 200 && !kinds().includes(type); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    await until('conversation.created');
+    const id = JSON.parse(frames[0]?.text ?? '{}').session.id as string;
+    sim.faults.setFor(id, { malformedEvents: 5 });
+    ws.send(JSON.stringify({ type: 'session.update', session: { type: 'realtime' } }));
+    ws.send(JSON.stringify({ type: 'response.create' }));
+    await until('response.done');
+
+    expect(kinds().slice(0, 12)).toEqual([
+      'session.created',
+      'conversation.created',
+      'invalid-json',
+      'session.updated',
+      'missing-type',
+      'response.created',
+      'response.bogus_event',
+      'rate_limits.updated',
+      'binary',
+      'response.output_item.added',
+      'invalid-json', // the fifth: the cycle starts again
+      'conversation.item.added',
+    ]);
+    const bad = new Set(['invalid-json', 'missing-type', 'response.bogus_event', 'binary']);
+    expect(
+      kinds()
+        .slice(12)
+        .filter((k) => bad.has(k)),
+    ).toEqual([]);
+    // Every real event still arrived, in order: the same list the session logged as sent.
+    const info = sim.session(id);
+    expect(kinds().filter((k) => !bad.has(k))).toEqual(info?.sent.map((e) => e.type));
+    expect(info?.badInputs).toEqual([]);
+  });
+
+  it('logs each sent event when it is written, after the injected eventDelayMs', async () => {
+    sim.faults.set({ eventDelayMs: 100 });
+    const before = performance.timeOrigin + performance.now();
+    const c = await connect();
+    const created = await c.waitFor('session.created');
+    await c.waitFor('conversation.created');
+    const sent = sim.session((created.session as { id: string }).id)?.sent ?? [];
+    expect(sent.map((e) => e.type)).toEqual(['session.created', 'conversation.created']);
+    // Each event waits 100 ms behind the one before it (timers may fire a little early).
+    expect((sent[0]?.atEpochMs ?? 0) - before).toBeGreaterThanOrEqual(95);
+    expect((sent[1]?.atEpochMs ?? 0) - (sent[0]?.atEpochMs ?? 0)).toBeGreaterThanOrEqual(95);
   });
 
   it('delays events by eventDelayMs', async () => {

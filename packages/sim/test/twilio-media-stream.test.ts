@@ -5,10 +5,10 @@
 import type { AddressInfo } from 'node:net';
 
 import twilio from 'twilio';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-import { FRAME_BYTES } from '../src/audio/index.js';
+import { FRAME_BYTES, speechDurationMs } from '../src/audio/index.js';
 import type { CallRecording } from '../src/recording.js';
 import { ScenarioBook } from '../src/scenario-book.js';
 import { parseScenario, type ScenarioInput } from '../src/scenario.js';
@@ -82,6 +82,8 @@ async function setup(opts: {
   pacing: 'fast' | 'realtime';
   steps: ScenarioInput['caller']['steps'];
   after?: string;
+  /** Subscribe the number's status callback (`completed`) to the receiver's /status. */
+  statusCallback?: boolean;
 }) {
   const bridge = await startBridge();
   const rx: WebhookReceiver = await startWebhookReceiver();
@@ -92,7 +94,14 @@ async function setup(opts: {
   );
   const sim: TwilioSimHandle = await startTwilioSim({
     accounts: [{ sid: ACCOUNT, authToken: TOKEN }],
-    numbers: [{ number: OURS, accountSid: ACCOUNT, voiceUrl: `${rx.url}/voice` }],
+    numbers: [
+      {
+        number: OURS,
+        accountSid: ACCOUNT,
+        voiceUrl: `${rx.url}/voice`,
+        ...(opts.statusCallback ? { statusCallback: `${rx.url}/status` } : {}),
+      },
+    ],
     pacing: opts.pacing,
     scenarios: new ScenarioBook(),
   });
@@ -271,6 +280,77 @@ describe('twilio-sim media stream', () => {
     expect(kinds(call.recording, 'twiml.say')[0]).toMatchObject({ text: 'Bye' });
     expect(kinds(call.recording, 'sent.stop')[0]).toMatchObject({ reason: 'call-updated' });
     expect(call.recording.ofKind('caller.call-ended')).toHaveLength(1);
+  });
+
+  it('twilio-sim - an apology update stops and closes the stream, says it, then completes with a callback', async () => {
+    const { bridge, call, sim, rx } = await setup({
+      pacing: 'fast',
+      steps: [{ pauseMs: 20_000 }],
+      statusCallback: true,
+    });
+    const ws = await bridge.socket;
+    const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
+    await bridge.waitFor((m) => m.event === 'start');
+    const apology = 'We are sorry, we are having technical trouble. Please call again later.';
+    const client = twilio(ACCOUNT, TOKEN);
+    client.api.baseUrl = sim.url;
+    // What a bridge does when the provider cannot be recovered (twilio.md §5.3).
+    const updated = await client
+      .calls(call.callSid)
+      .update({ twiml: `<Response><Say>${apology}</Say><Hangup/></Response>` });
+    expect(updated.status).toBe('in-progress');
+
+    // Twilio ends the stream: `stop` as the last message, then it closes the socket itself.
+    expect(await closed).toEqual({ code: 1000, reason: 'call-updated' });
+    expect(bridge.messages.at(-1)).toMatchObject({
+      event: 'stop',
+      stop: { callSid: call.callSid },
+    });
+    expect(await call.ended).toEqual({ status: 'completed', reason: 'twiml-hangup' });
+    const callback = await rx.waitFor((r) => r.path === '/status');
+    expect(callback.params).toMatchObject({
+      CallSid: call.callSid,
+      CallStatus: 'completed',
+      CallbackSource: 'call-progress-events',
+    });
+    expect(Number(callback.params.CallDuration)).toBeGreaterThanOrEqual(0);
+
+    const entries = call.recording.entries;
+    const at = (kind: string) => entries.findIndex((e) => e.kind === kind);
+    const order = ['call.updated', 'sent.stop', 'twiml.say', 'twiml.hangup', 'call.ended'];
+    expect(order.map(at)).toEqual(order.map(at).sort((a, b) => a - b));
+    expect(order.map(at)).not.toContain(-1);
+    const say = entries[at('twiml.say')];
+    expect(say?.data).toMatchObject({ text: apology });
+    expect(entries[at('call.ended')]?.data).toMatchObject({ status: 'completed' });
+    // The caller was on the line for the whole apology (fast pacing: a tenth of real time).
+    const heardMs = (entries[at('call.ended')]?.atMs ?? 0) - (say?.atMs ?? 0);
+    expect(heardMs).toBeGreaterThanOrEqual(speechDurationMs(apology) * 0.1 * 0.9);
+    // Recorded once the receiver has answered.
+    await vi.waitFor(() =>
+      expect(kinds(call.recording, 'webhook.status-callback')).toEqual([
+        expect.objectContaining({ event: 'completed', callStatus: 'completed', httpStatus: 200 }),
+      ]),
+    );
+  });
+
+  it('twilio-sim - the caller can still hang up while the TwiML that replaced the stream runs', async () => {
+    const { bridge, call, sim } = await setup({
+      pacing: 'fast',
+      steps: [{ pauseMs: 3_000 }, { hangup: true }],
+    });
+    await bridge.waitFor((m) => m.event === 'start');
+    const client = twilio(ACCOUNT, TOKEN);
+    client.api.baseUrl = sim.url;
+    const long = 'Please hold on. '.repeat(20);
+    await client
+      .calls(call.callSid)
+      .update({ twiml: `<Response><Say>${long}</Say><Hangup/></Response>` });
+    expect(await call.ended).toEqual({ status: 'completed', reason: 'caller-hangup' });
+    expect(call.recording.ofKind('twiml.say')).toHaveLength(1);
+    expect(call.recording.ofKind('twiml.hangup')).toHaveLength(0);
   });
 
   it('twilio-sim - goes on with the next verb when the bridge closes the socket', async () => {

@@ -5,6 +5,11 @@
  *
  * Time is counted in frames, so the same scenario behaves the same in 'realtime' pacing
  * (a frame every 20 ms, as on a real line) and 'fast' pacing (a frame every 2 ms, for tests).
+ *
+ * The run tag (audio/tags.ts) goes out when the stream starts and again about every second
+ * of call time while the caller is quiet, in place of silence: a bridge that reconnects to
+ * OpenAI mid-call opens a session that never heard the start, and it must still learn whose
+ * scenario it is hearing. Tags are far below the VAD threshold, so they never count as speech.
  */
 import {
   encodeMulaw,
@@ -56,6 +61,14 @@ export interface CallerOptions {
 const FRAME_INTERVAL_MS: Record<Pacing, number> = { realtime: FRAME_MS, fast: 2 };
 const DEFAULT_QUIET_MS = 700;
 const DEFAULT_WAIT_TIMEOUT_MS = 15_000;
+/** Call time from the start of one run tag to the start of its repeat, while quiet. */
+const RUN_TAG_REPEAT_FRAMES = 1_000 / FRAME_MS;
+/**
+ * An utterance starts with the run tag too when none went out for this long: a caller who
+ * talks without pauses leaves no quiet to repeat it in. Longer than the repeat period, so a
+ * repeat cut short by the utterance does not delay speech that follows a pause.
+ */
+const RUN_TAG_BEFORE_SAY_FRAMES = 2_000 / FRAME_MS;
 
 class EndedError extends Error {}
 
@@ -72,6 +85,12 @@ export function startCaller(opts: CallerOptions): CallerHandle {
   let lastHeardFrame = -1;
   let hearing = false;
   let turn = 0;
+  const runTag: Tag = { kind: 'run', value: opts.runId };
+  const runTagFrames = toFrames(encodeMulaw(encodeTag(runTag)));
+  /** Frame at which the last complete run tag started. */
+  let runTagAt = Number.NEGATIVE_INFINITY;
+  /** A repeat of the run tag going out in place of silence: frames left, and its start. */
+  let repeat: { frames: Buffer[]; startedAt: number } | null = null;
 
   const sleepUntilNextFrame = async () => {
     if (endedReason !== null) throw new EndedError();
@@ -99,10 +118,32 @@ export function startCaller(opts: CallerOptions): CallerHandle {
 
   const sendTag = async (tag: Tag) => {
     recording.add('caller.tag', { ...tag });
+    const startedAt = frameNo;
     await sendPcm(encodeTag(tag));
+    if (tag.kind === 'run') runTagAt = startedAt;
+  };
+
+  /** What the line carries while the caller is quiet: silence, or a repeat of the run tag. */
+  const quietFrame = (): Buffer => {
+    if (repeat === null && frameNo - runTagAt >= RUN_TAG_REPEAT_FRAMES) {
+      recording.add('caller.tag', { ...runTag, repeat: true });
+      repeat = { frames: [...runTagFrames], startedAt: frameNo };
+    }
+    const frame = repeat?.frames.shift();
+    if (repeat === null || frame === undefined) return silenceFrame();
+    if (repeat.frames.length === 0) {
+      runTagAt = repeat.startedAt;
+      repeat = null;
+    }
+    // A copy: the transport may keep the buffer it is given.
+    return Buffer.from(frame);
   };
 
   const say = async (text: string, durationMs?: number) => {
+    // A repeat in progress is cut short: speech starts on cue (the detector drops the partial
+    // tag when the next tag's kind symbol arrives).
+    repeat = null;
+    if (frameNo - runTagAt >= RUN_TAG_BEFORE_SAY_FRAMES) await sendTag(runTag);
     const index = turn++;
     await sendTag({ kind: 'turn', value: index });
     const pcm = synthesizeSpeech(text, durationMs === undefined ? {} : { durationMs });
@@ -115,7 +156,7 @@ export function startCaller(opts: CallerOptions): CallerHandle {
   const silenceUntil = async (done: () => boolean, maxFrames: number): Promise<boolean> => {
     for (let i = 0; i < maxFrames; i += 1) {
       if (done()) return true;
-      await send(silenceFrame());
+      await send(quietFrame());
     }
     return done();
   };
@@ -168,7 +209,7 @@ export function startCaller(opts: CallerOptions): CallerHandle {
   void (async () => {
     let reason = 'scenario-complete';
     try {
-      await sendTag({ kind: 'run', value: opts.runId });
+      await sendTag(runTag);
       for (const step of opts.scenario.caller.steps) await runStep(step);
       recording.add('caller.hangup', { after: 'last step' });
     } catch (err) {

@@ -126,15 +126,18 @@ export function handleClientEvent(s: RealtimeSession, text: string): void {
       const previous = s.conversation.add(item, prev);
       s.emit({ type: 'conversation.item.added', previous_item_id: previous, item: wireItem(item) });
       s.emit({ type: 'conversation.item.done', previous_item_id: previous, item: wireItem(item) });
-      if (input.type === 'function_call_output') {
+      // Only the output of a call this session's model made is awaited. A call the client
+      // created is history (a bridge replaying the call into a new session), and so are user
+      // text messages: the next response.create reads them off the conversation
+      // (scenario-model.ts cueFromConversation), not off a queue a replay would fill.
+      if (input.type === 'function_call') s.replayedCalls.add(input.call_id);
+      if (input.type === 'function_call_output' && !s.replayedCalls.has(input.call_id)) {
         s.cues.push({
           kind: 'tool-output',
           callId: input.call_id,
           index: s.toolCalls.get(input.call_id),
           output: input.output,
         });
-      } else if (input.type === 'message' && input.role === 'user') {
-        s.cues.push({ kind: 'turn' });
       }
       return;
     }

@@ -1,7 +1,8 @@
 /**
  * Fault injection: server-wide settings plus per-session/per-call overrides, so a test can make
- * one call misbehave while the others stay healthy. Counters (`*Errors`) are consumed: each
- * injected failure decrements the counter of the scope it came from.
+ * one call misbehave while the others stay healthy. Counters (`*Errors`, `*RateLimits`,
+ * `malformedEvents`) are consumed: each injected failure decrements the counter of the scope
+ * it came from.
  */
 
 /** What can go wrong. All fields optional in a {@link FaultSettings} patch. */
@@ -22,6 +23,12 @@ export interface FaultSettings {
   /** The next N REST calls answer 429 `rate_limit_exceeded`. */
   restRateLimits: number;
   /**
+   * The next N server events each go out preceded by one malformed frame, cycling through
+   * invalid JSON, an object with no `type`, an unknown `type` (`response.bogus_event`) and a
+   * binary frame. The real event still follows, so a robust client loses nothing.
+   */
+  malformedEvents: number;
+  /**
    * Session lifetime in ms; at expiry the server sends `session_expired` and closes with 1001
    * (openai-realtime.md §9). @defaultValue 3 600 000 (60 minutes)
    */
@@ -35,10 +42,12 @@ export const DEFAULT_FAULTS: Readonly<FaultSettings> = Object.freeze({
   wsRateLimits: 0,
   restServerErrors: 0,
   restRateLimits: 0,
+  malformedEvents: 0,
   maxSessionMs: 60 * 60 * 1_000,
 });
 
-type Counter = 'wsServerErrors' | 'wsRateLimits' | 'restServerErrors' | 'restRateLimits';
+type Counter =
+  'wsServerErrors' | 'wsRateLimits' | 'restServerErrors' | 'restRateLimits' | 'malformedEvents';
 
 /** The fault controller exposed as `sim.faults`. */
 export class Faults {

@@ -15,7 +15,12 @@ import type { ScenarioBook } from '../scenario-book.js';
 import type { SipTrunkTarget } from '../sip.js';
 import { SipCalls } from './calls.js';
 import { Faults, type FaultSettings } from './faults.js';
-import { RealtimeSession, type BadInput, type SaidLine } from './realtime-session.js';
+import {
+  RealtimeSession,
+  type BadInput,
+  type SaidLine,
+  type SentEvent,
+} from './realtime-session.js';
 import type { Pacing } from './response-generator.js';
 import { registerRestRoutes } from './rest-routes.js';
 import { defaultSessionConfig, type SessionConfig } from './session-config.js';
@@ -59,8 +64,14 @@ export interface SessionInfo {
   runId?: number;
   scenario?: string;
   responses: number;
+  /** When the session was created, ms since the Unix epoch (`said[].atMs` counts from here). */
+  createdAt: number;
   badInputs: readonly BadInput[];
+  /** Caller audio appended to the session so far, in ms. */
+  inputAudioMs: number;
   said: readonly SaidLine[];
+  /** Server events as written to the socket(s), with `atEpochMs` (live: grows as it runs). */
+  sent: readonly SentEvent[];
   config: SessionConfig;
 }
 
@@ -106,8 +117,11 @@ function info(s: RealtimeSession): SessionInfo {
     closed: s.closed,
     sockets: s.socketCount,
     responses: s.responses,
+    createdAt: s.createdAt,
     badInputs: s.badInputs,
+    inputAudioMs: s.input.cursorMs,
     said: s.said,
+    sent: s.sent,
     config: s.config,
   };
   if (s.callId !== undefined) out.callId = s.callId;
@@ -225,7 +239,7 @@ export async function startOpenAISim(opts: OpenAISimOptions): Promise<OpenAISim>
 }
 
 export { Faults, type FaultSettings } from './faults.js';
-export type { BadInput, SaidLine } from './realtime-session.js';
+export type { BadInput, SaidLine, SentEvent } from './realtime-session.js';
 export type { WebhookTarget } from './webhooks.js';
 export { signWebhook } from './webhooks.js';
 export type { Pacing } from './response-generator.js';

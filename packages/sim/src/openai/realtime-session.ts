@@ -6,6 +6,7 @@
  */
 import type { Logger } from '@app/platform';
 
+import { epochNowMs } from '../clock.js';
 import type { ScenarioBook } from '../scenario-book.js';
 import type { Scenario } from '../scenario.js';
 import { handleClientEvent } from './client-event-handler.js';
@@ -13,6 +14,7 @@ import { Conversation, type ConversationItem } from './conversation.js';
 import { ClientEventError, ERROR_CODE, ERROR_TYPE, newId } from './errors.js';
 import type { Faults } from './faults.js';
 import { InputAudio } from './input-audio.js';
+import { malformedFrame } from './malformed-frames.js';
 import { type Pacing, type ResponseRun } from './response-generator.js';
 import { type ResponseCue } from './scenario-model.js';
 import { type SessionConfig } from './session-config.js';
@@ -20,7 +22,11 @@ import { TurnTaking } from './turn-taking.js';
 
 /** Where a session's server events go (a WebSocket, in practice). */
 export interface SessionSink {
-  send(text: string): void;
+  /**
+   * Writes one frame: a string as a text frame, a Buffer as a binary one (only the
+   * `malformedEvents` fault sends those). Returns false when the socket is no longer open.
+   */
+  send(data: string | Buffer): boolean;
   close(code: number, reason: string): void;
   /** Drops the connection without a close frame (the client sees 1006). */
   terminate(): void;
@@ -40,6 +46,18 @@ export interface BadInput {
   code: string | null;
   message: string;
   eventType?: string;
+}
+
+/** One server event as it was written to the session's socket(s). */
+export interface SentEvent {
+  type: string;
+  /**
+   * When it was written (after any `eventDelayMs`), in fractional ms since the Unix epoch: the
+   * clock of the Twilio call recording's `atEpochMs`.
+   */
+  atEpochMs: number;
+  /** The item the event is about (`item_id`, or `item.id`), when it names one. */
+  itemId?: string;
 }
 
 /** One line of what was said, for test assertions and the control API. */
@@ -64,6 +82,12 @@ export interface SessionOptions {
   onClosed?(session: RealtimeSession): void;
 }
 
+interface Outgoing {
+  text: string;
+  summary: Omit<SentEvent, 'atEpochMs'>;
+  malformed?: string | Buffer;
+}
+
 export class RealtimeSession {
   readonly id = newId('sess');
   readonly kind: 'ws' | 'sip';
@@ -74,6 +98,11 @@ export class RealtimeSession {
   readonly turns: TurnTaking;
   readonly badInputs: BadInput[] = [];
   readonly said: SaidLine[] = [];
+  /**
+   * Every server event written to at least one socket, in order: type, time and item only (no
+   * payloads), so a long call stays cheap. Malformed fault frames are not events and are not here.
+   */
+  readonly sent: SentEvent[] = [];
   readonly faults: Faults;
   readonly log: Logger;
   readonly pacing: Pacing;
@@ -87,6 +116,8 @@ export class RealtimeSession {
   spokeOnce = false;
   /** Function calls by call_id → the caller turn they answered. */
   readonly toolCalls = new Map<string, number | undefined>();
+  /** call_ids of function calls the client created (replayed history, not awaiting output). */
+  readonly replayedCalls = new Set<string>();
   /** Cues waiting for a response (caller turns, tool outputs), oldest first. */
   readonly cues: ResponseCue[] = [];
   responses = 0;
@@ -94,6 +125,8 @@ export class RealtimeSession {
   readonly #sinks = new Set<SessionSink>();
   readonly #scenarios: ScenarioBook;
   #outbox: Promise<void> = Promise.resolve();
+  /** Malformed frames sent so far (the `malformedEvents` fault cycles through the kinds). */
+  #malformed = 0;
   #expiry: NodeJS.Timeout | undefined;
   readonly #onClosed: ((s: RealtimeSession) => void) | undefined;
 
@@ -146,8 +179,32 @@ export class RealtimeSession {
     return this.#sinks.size;
   }
 
-  #stamp(event: Record<string, unknown>): string {
-    return JSON.stringify({ event_id: newId('event'), ...event });
+  /** The wire text of an event, its log summary, and the malformed frame to precede it, if due. */
+  #outgoing(event: Record<string, unknown>): Outgoing {
+    const eventId = newId('event');
+    const item = event.item as { id?: unknown } | undefined;
+    const itemId = typeof event.item_id === 'string' ? event.item_id : item?.id;
+    const out: Outgoing = {
+      text: JSON.stringify({ event_id: eventId, ...event }),
+      summary: { type: String(event.type) },
+    };
+    if (typeof itemId === 'string') out.summary.itemId = itemId;
+    if (this.faults.take('malformedEvents', this.id, this.callId)) {
+      out.malformed = malformedFrame(this.#malformed++, newId('event'));
+    }
+    return out;
+  }
+
+  #write(sinks: readonly SessionSink[], out: Outgoing): void {
+    // Stamped here, as the frame goes to the socket (after any eventDelayMs), so tests can
+    // compare it with when the other side of the bridge saw the consequence.
+    const atEpochMs = epochNowMs();
+    let written = false;
+    for (const sink of sinks) {
+      if (out.malformed !== undefined) sink.send(out.malformed);
+      if (sink.send(out.text)) written = true;
+    }
+    if (written) this.sent.push({ ...out.summary, atEpochMs });
   }
 
   #enqueue(send: () => void): void {
@@ -164,17 +221,15 @@ export class RealtimeSession {
 
   /** Broadcasts a server event to every attached socket. */
   emit(event: Record<string, unknown>): void {
-    const text = this.#stamp(event);
+    const out = this.#outgoing(event);
     // Sockets attached now get it, even if the session closes before the (delayed) send.
     const sinks = [...this.#sinks];
-    this.#enqueue(() => {
-      for (const sink of sinks) sink.send(text);
-    });
+    this.#enqueue(() => this.#write(sinks, out));
   }
 
   emitTo(sink: SessionSink, event: Record<string, unknown>): void {
-    const text = this.#stamp(event);
-    this.#enqueue(() => sink.send(text));
+    const out = this.#outgoing(event);
+    this.#enqueue(() => this.#write([sink], out));
   }
 
   /** Sends an `error` event and records the bad input (§4 error shape). */

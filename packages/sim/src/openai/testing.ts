@@ -9,14 +9,24 @@ import { encodeMulaw, encodeTag, synthesizeSpeech } from '../audio/index.js';
 export type ServerEvent = { type: string; [key: string]: unknown };
 
 export class RealtimeTestClient {
+  /** Server events (JSON objects, as received; one without a string `type` is kept too). */
   readonly events: ServerEvent[] = [];
+  /** Frames that were not JSON objects: binary frames, and text that did not parse. */
+  readonly malformed: Array<string | Buffer> = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   readonly #taken = new Set<ServerEvent>();
   #waiters: Array<() => void> = [];
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.events.push(JSON.parse(String(data)) as ServerEvent);
+    ws.on('message', (data, isBinary) => {
+      const raw = Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.isBuffer(data)
+          ? data
+          : Buffer.from(data);
+      const parsed = isBinary ? undefined : parseObject(raw.toString('utf8'));
+      if (parsed === undefined) this.malformed.push(isBinary ? raw : raw.toString('utf8'));
+      else this.events.push(parsed);
       for (const w of this.#waiters) w();
     });
     this.closed = new Promise((resolve) =>
@@ -108,6 +118,18 @@ export class RealtimeTestClient {
   close(): void {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
       this.ws.close();
+  }
+}
+
+/** A JSON object, or undefined for anything else (the `malformedEvents` fault sends those). */
+function parseObject(text: string): ServerEvent | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as ServerEvent)
+      : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -7,7 +7,13 @@ import type { ConversationItem } from './conversation.js';
 import { ClientEventError, ERROR_CODE, ERROR_TYPE, newId } from './errors.js';
 import type { RealtimeSession } from './realtime-session.js';
 import { ResponseRun } from './response-generator.js';
-import { planOutputs, quotedSay, transcriptFor, type ResponseCue } from './scenario-model.js';
+import {
+  cueFromConversation,
+  planOutputs,
+  quotedSay,
+  transcriptFor,
+  type ResponseCue,
+} from './scenario-model.js';
 import type { AudioFormat } from './session-config.js';
 
 /** `rate_limits.updated` payload (§4); values are plausible constants. */
@@ -15,6 +21,13 @@ const RATE_LIMITS = [
   { name: 'requests', limit: 1_000, remaining: 999, reset_seconds: 60 },
   { name: 'tokens', limit: 50_000, remaining: 49_000, reset_seconds: 60 },
 ];
+
+/**
+ * Longest a response waits for the caller's run tag (call time; a tenth of it in `fast`). The
+ * caller repeats the tag about every second of quiet (caller/runner.ts), so a session opened
+ * mid-call hears a whole tag within ~1.3 s (a run id of up to 6 digits: ~1.7 s).
+ */
+const HOLD_FOR_RUN_TAG_MS = 2_000;
 
 export class TurnTaking {
   #speechItemId: string | null = null;
@@ -202,9 +215,9 @@ export class TurnTaking {
       );
     }
     // Simulator-only: a session that has no scenario yet and is asked to speak first (a bridge
-    // sends response.create as soon as the stream opens) waits for the simulated caller's run
-    // tag, which arrives within its first ~0.7 s of audio, so the greeting is the scenario's.
-    // Bounded: after 1 s (scaled by pacing) it speaks with whatever it has.
+    // sends response.create as soon as the stream opens, or after replaying the call so far
+    // into a new session) waits for the simulated caller's run tag, so what it says is the
+    // scenario's. Bounded: after HOLD_FOR_RUN_TAG_MS it speaks with whatever it has.
     if (!auto && !this.#holdOver && !s.scenario && s.responses === 0) {
       if (this.#held) {
         throw new ClientEventError(
@@ -212,7 +225,7 @@ export class TurnTaking {
           'Conversation already has an active response in progress. Wait until the response is finished before creating a new one.',
         );
       }
-      const waitMs = s.pacing === 'realtime' ? 1_000 : 100;
+      const waitMs = HOLD_FOR_RUN_TAG_MS * (s.pacing === 'realtime' ? 1 : 0.1);
       const timer = setTimeout(() => this.#releaseHeld(), waitMs);
       timer.unref();
       this.#held = { params, eventId, timer };
@@ -246,14 +259,10 @@ export class TurnTaking {
     }
     const outOfBand = params?.conversation === 'none';
     const said = quotedSay(params?.instructions);
-    const hasUserItems = s.conversation.items.some((i) => i.role === 'user');
     let cue: ResponseCue;
     if (said !== undefined) cue = { kind: 'greeting' };
     else if (outOfBand) cue = s.cues[0] ?? { kind: 'greeting' };
-    else
-      cue =
-        s.cues.shift() ??
-        (hasUserItems || s.responses > 0 ? { kind: 'turn' } : { kind: 'greeting' });
+    else cue = s.cues.shift() ?? cueFromConversation(s.conversation, s.scenario);
     // A tool's output may arrive before the response that called it is done (clients send it
     // on function_call_arguments.done); its turn is known once that response has finished.
     if (cue.kind === 'tool-output' && cue.index === undefined && cue.callId !== undefined) {

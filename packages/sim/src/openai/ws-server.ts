@@ -39,8 +39,10 @@ function refuse(socket: Duplex, status: number, body: unknown): void {
 
 function sinkFor(ws: WebSocket): SessionSink {
   return {
-    send: (text) => {
-      if (ws.readyState === ws.OPEN) ws.send(text);
+    send: (data) => {
+      if (ws.readyState !== ws.OPEN) return false;
+      ws.send(data); // a Buffer goes out as a binary frame
+      return true;
     },
     close: (code, reason) => {
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);

@@ -161,8 +161,9 @@ export class MediaStreamClient implements CallerTransport {
   }
 
   hangup(): void {
-    if (this.#ended) return;
-    this.#opts.recording.add('stream.caller-hangup');
+    // The caller outlives the stream: after a call update replaced it (§5.3) the caller is
+    // still on the line, hearing the new TwiML, and hanging up then ends the call.
+    if (!this.#ended) this.#opts.recording.add('stream.caller-hangup');
     this.#opts.onCallerHangup();
   }
 

@@ -138,8 +138,8 @@ describe('call-bridge media streams', { timeout: 60_000 }, () => {
     );
     expect(byDirection['caller-to-openai']).toBeGreaterThan(0);
     expect(byDirection['openai-to-caller']).toBeGreaterThan(0);
-    const setup = metrics.find((m) => m.name === 'call_bridge_call_setup_seconds');
-    expect(setup?.values.find((v) => v.metricName?.endsWith('_count'))?.value).toBeGreaterThan(0);
+    const setup = await h.metrics.callSetup.get();
+    expect(setup.values.find((v) => v.metricName?.endsWith('_count'))?.value).toBeGreaterThan(0);
   });
 
   it('the agent waits for the caller when it is not set to greet first', async () => {
