@@ -142,8 +142,10 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
     /** Open and not closed by us: sends go out. */
     let live = false;
     let closedByUs = false;
+    /** Open for sending: ours, and the socket itself (it may have closed a moment before the SDK's recovery says so). */
+    const writable = () => live && rt.socket.readyState === rt.socket.OPEN;
     const send = (event: Record<string, unknown>) => {
-      if (live) rt.send(event as never);
+      if (writable()) rt.send(event as never);
     };
     const configure = () => send({ type: 'session.update', session: sessionConfig(agent) });
     // Receipt time of the frame being dispatched, so forwarding latency includes JSON parsing.
@@ -188,9 +190,10 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
         });
         return;
       }
-      // A client-side failure: an unparseable server frame, a send on a closing socket, or a
-      // TLS/handshake failure. The socket's own close (or the SDK's recovery) decides the call.
-      handlers.malformed(err.message);
+      // A client-side failure. An unparseable server frame is skipped and reported; a send on a
+      // closing socket or a TLS/handshake failure is followed by the socket's close, and the
+      // SDK's recovery (or its giving up) is what decides the call.
+      if (err.message.startsWith('could not parse')) handlers.malformed(err.message);
     });
     rt.on('response.output_audio.delta', (e) =>
       handlers.audioDelta(e.item_id, e.delta, receivedAt),
@@ -209,7 +212,7 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
 
     return {
       sendAudio: (payload) => {
-        if (!live) return false;
+        if (!writable()) return false;
         if (rt.socket.bufferedAmount > maxBufferedBytes) return false;
         rt.send({ type: 'input_audio_buffer.append', audio: payload });
         return true;
