@@ -7,10 +7,13 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export interface TcpBalancer {
   port: number;
+  /** Changes where new connections go (a pod left the Service); open ones stay. */
+  setBackends(ports: number[]): void;
   close(): Promise<void>;
 }
 
-export async function startTcpBalancer(backends: number[]): Promise<TcpBalancer> {
+export async function startTcpBalancer(initial: number[]): Promise<TcpBalancer> {
+  let backends = [...initial];
   let next = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -32,6 +35,9 @@ export async function startTcpBalancer(backends: number[]): Promise<TcpBalancer>
   if (typeof address !== 'object' || address === null) throw new Error('balancer has no port');
   return {
     port: address.port,
+    setBackends: (ports) => {
+      backends = [...ports];
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

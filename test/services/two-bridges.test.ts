@@ -4,15 +4,18 @@
  * (SIGKILL: no drain, no goodbye) mid-call: the other bridge's calls go on to their natural end,
  * and the killed bridge's calls are closed as `bridge_lost` by the survivor's sweeper.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 
 import { CallOwners, createNames, type Names } from '@app/contracts';
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
+import { signStreamToken } from '@app/platform';
 import { captureLogs } from '@app/platform/testing';
 import { parseScenario, startSimulators, type Simulators } from '@app/sim';
 
@@ -62,6 +65,11 @@ describe('call-bridge - two processes share calls and survive the loss of one', 
   let sims: Simulators;
   let balancer: TcpBalancer;
   const procs: ServiceProcess[] = [];
+  let agentId: string;
+  let bridgeA: number;
+  let bridgeB: number;
+  let a: ServiceProcess;
+  let b: ServiceProcess;
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -69,9 +77,62 @@ describe('call-bridge - two processes share calls and survive the loss of one', 
     const agent = await prisma.agent.create({
       data: { name: 'front desk', instructions: 'Be brief.' },
     });
+    agentId = agent.id;
     await prisma.phoneNumber.create({ data: { e164: NUMBER, agentId: agent.id } });
     nc = await connect({ servers: NATS_URL });
-  });
+
+    let gatewayPort: number;
+    [gatewayPort, bridgeA, bridgeB] = [await freePort(), await freePort(), await freePort()];
+    balancer = await startTcpBalancer([bridgeA, bridgeB]);
+    sims = await startSimulators({
+      pacing: 'fast',
+      voiceUrl: `http://127.0.0.1:${gatewayPort}/twilio/voice`,
+      statusCallbackUrl: `http://127.0.0.1:${gatewayPort}/twilio/status`,
+    });
+    const common = {
+      DATABASE_URL: db.databaseUrl,
+      NATS_URL,
+      NATS_PREFIX: prefix,
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      STREAM_TOKEN_SECRET: SECRET,
+    };
+    const gateway = spawnService('gateway', {
+      ...common,
+      HTTP_PORT: String(gatewayPort),
+      POD_NAME: 'gateway-0',
+      PUBLIC_BASE_URL: `http://127.0.0.1:${gatewayPort}`,
+      TWILIO_AUTH_TOKEN: sims.credentials.twilio.authToken,
+      CALL_BRIDGE_MEDIA_URL: `ws://127.0.0.1:${balancer.port}/media`,
+    });
+    const bridgeEnv = (pod: string, port: number) => ({
+      ...common,
+      HTTP_PORT: String(port),
+      POD_NAME: pod,
+      OPENAI_API_KEY: sims.credentials.openai.apiKey,
+      OPENAI_BASE_URL: `${sims.openaiHttpUrl}/v1`,
+      OPENAI_REALTIME_URL: sims.openaiWssUrl,
+      OPENAI_REALTIME_CA: sims.tlsCertPem,
+      TWILIO_ACCOUNT_SID: sims.credentials.twilio.accountSid,
+      TWILIO_AUTH_TOKEN: sims.credentials.twilio.authToken,
+      TWILIO_API_BASE_URL: sims.twilioUrl,
+      CALL_OWNER_HEARTBEAT_MS: '200',
+      OWNER_STALE_AFTER_MS: '1000',
+      OWNER_SWEEP_INTERVAL_MS: '300',
+      // Two calls fill a pod; SIGTERM lets calls go on for 2 s.
+      MAX_CALLS: '2',
+      DRAIN_TIMEOUT_MS: '2000',
+      SHUTDOWN_TIMEOUT_MS: '8000',
+    });
+    a = spawnService('call-bridge', bridgeEnv('bridge-a', bridgeA));
+    b = spawnService('call-bridge', bridgeEnv('bridge-b', bridgeB));
+    procs.push(gateway, a, b);
+    await Promise.all([
+      waitForOk(`http://127.0.0.1:${gatewayPort}/readyz`, gateway, 60_000),
+      waitForOk(`http://127.0.0.1:${bridgeA}/readyz`, a, 60_000),
+      waitForOk(`http://127.0.0.1:${bridgeB}/readyz`, b, 60_000),
+    ]);
+  }, 90_000);
 
   afterAll(async () => {
     for (const p of procs) p.child.kill('SIGKILL');
@@ -94,57 +155,6 @@ describe('call-bridge - two processes share calls and survive the loss of one', 
     'the killed bridge`s calls end bridge_lost; the other bridge`s calls finish normally',
     { timeout: 120_000 },
     async () => {
-      const [gatewayPort, bridgeA, bridgeB] = [
-        await freePort(),
-        await freePort(),
-        await freePort(),
-      ];
-      balancer = await startTcpBalancer([bridgeA, bridgeB]);
-      sims = await startSimulators({
-        pacing: 'fast',
-        voiceUrl: `http://127.0.0.1:${gatewayPort}/twilio/voice`,
-        statusCallbackUrl: `http://127.0.0.1:${gatewayPort}/twilio/status`,
-      });
-      const common = {
-        DATABASE_URL: db.databaseUrl,
-        NATS_URL,
-        NATS_PREFIX: prefix,
-        HTTP_HOST: '127.0.0.1',
-        LOG_LEVEL: 'warn',
-        STREAM_TOKEN_SECRET: SECRET,
-      };
-      const gateway = spawnService('gateway', {
-        ...common,
-        HTTP_PORT: String(gatewayPort),
-        POD_NAME: 'gateway-0',
-        PUBLIC_BASE_URL: `http://127.0.0.1:${gatewayPort}`,
-        TWILIO_AUTH_TOKEN: sims.credentials.twilio.authToken,
-        CALL_BRIDGE_MEDIA_URL: `ws://127.0.0.1:${balancer.port}/media`,
-      });
-      const bridgeEnv = (pod: string, port: number) => ({
-        ...common,
-        HTTP_PORT: String(port),
-        POD_NAME: pod,
-        OPENAI_API_KEY: sims.credentials.openai.apiKey,
-        OPENAI_BASE_URL: `${sims.openaiHttpUrl}/v1`,
-        OPENAI_REALTIME_URL: sims.openaiWssUrl,
-        OPENAI_REALTIME_CA: sims.tlsCertPem,
-        TWILIO_ACCOUNT_SID: sims.credentials.twilio.accountSid,
-        TWILIO_AUTH_TOKEN: sims.credentials.twilio.authToken,
-        TWILIO_API_BASE_URL: sims.twilioUrl,
-        CALL_OWNER_HEARTBEAT_MS: '200',
-        OWNER_STALE_AFTER_MS: '1000',
-        OWNER_SWEEP_INTERVAL_MS: '300',
-      });
-      const a = spawnService('call-bridge', bridgeEnv('bridge-a', bridgeA));
-      const b = spawnService('call-bridge', bridgeEnv('bridge-b', bridgeB));
-      procs.push(gateway, a, b);
-      await Promise.all([
-        waitForOk(`http://127.0.0.1:${gatewayPort}/readyz`, gateway, 60_000),
-        waitForOk(`http://127.0.0.1:${bridgeA}/readyz`, a, 60_000),
-        waitForOk(`http://127.0.0.1:${bridgeB}/readyz`, b, 60_000),
-      ]);
-
       const placed = await Promise.all(
         Array.from({ length: 4 }, () =>
           sims.twilio.ringInbound({ to: NUMBER, from: '+15555550142', scenario: chat }),
@@ -161,6 +171,8 @@ describe('call-bridge - two processes share calls and survive the loss of one', 
 
       a.child.kill('SIGKILL');
       await a.exited;
+      // As Kubernetes would: the dead pod leaves the Service.
+      balancer.setBackends([bridgeB]);
       const outcomes = await Promise.all(placed.map((p) => p.ended));
       expect(outcomes).toHaveLength(4);
 
@@ -191,6 +203,72 @@ describe('call-bridge - two processes share calls and survive the loss of one', 
       const ready = await fetch(`http://127.0.0.1:${bridgeB}/readyz`);
       expect(ready.status).toBe(200);
       expect(await owners.list()).toEqual([]);
+    },
+  );
+
+  it(
+    'at capacity the pod is not ready and refuses streams with 1013; SIGTERM stops new calls, lets live ones go on, then ends them',
+    { timeout: 60_000 },
+    async () => {
+      const longCall = parseScenario({
+        name: 'long-call',
+        caller: {
+          steps: [{ waitForAgent: { quietMs: 700, timeoutMs: 20_000 } }, { pauseMs: 600_000 }],
+        },
+        model: { greeting: 'Hello, take your time.' },
+      });
+      const placed = await Promise.all(
+        [1, 2].map(() =>
+          sims.twilio.ringInbound({ to: NUMBER, from: '+15555550142', scenario: longCall }),
+        ),
+      );
+      const owners = await CallOwners.open(nc, names, captureLogs().log);
+      await until(async () => ((await owners.list()).length === 2 ? true : undefined), 30_000);
+      const readyz = async () => {
+        const res = await fetch(`http://127.0.0.1:${bridgeB}/readyz`);
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      const full = await readyz();
+      expect(full.status).toBe(503);
+      expect(full.body).toMatchObject({ reasons: ['capacity-exhausted'] });
+
+      // A third stream on the full pod: refused cleanly, the caller can be retried elsewhere.
+      const callId = randomUUID();
+      const token = signStreamToken({ callId, agentId, secret: SECRET, ttlSec: 60 });
+      const ws = new WebSocket(`ws://127.0.0.1:${bridgeB}/media`);
+      await once(ws, 'open');
+      const closed = once(ws, 'close') as Promise<[number, Buffer]>;
+      ws.send(
+        JSON.stringify({
+          event: 'start',
+          streamSid: 'MZfull',
+          start: { streamSid: 'MZfull', customParameters: { callId, agentId, token } },
+        }),
+      );
+      const [code, reason] = await closed;
+      expect([code, String(reason)]).toEqual([1013, 'try again later']);
+
+      // SIGTERM: readiness goes at once, live calls go on until DRAIN_TIMEOUT_MS (2 s).
+      const termAt = Date.now();
+      b.child.kill('SIGTERM');
+      const draining = await until(async () => {
+        const r = await readyz().catch(() => undefined);
+        const reasons = (r?.body.reasons ?? []) as string[];
+        return reasons.includes('shutting-down') ? r : undefined;
+      }, 2_000);
+      expect(draining.status).toBe(503);
+      const ends = await Promise.all(placed.map((p) => p.ended));
+      const heldMs = Date.now() - termAt;
+      expect(heldMs).toBeGreaterThanOrEqual(1_900);
+      expect(ends.map((e) => e.status)).toEqual(['completed', 'completed']);
+      expect((await b.exited).code).toBe(0);
+      const rows = await until(async () => {
+        const calls = await prisma.call.findMany({
+          where: { twilioCallSid: { in: placed.map((p) => p.callSid) } },
+        });
+        return calls.length === 2 && calls.every((c) => c.endReason !== null) ? calls : undefined;
+      }, 20_000);
+      expect(rows.map((r) => r.endReason)).toEqual(['completed', 'completed']);
     },
   );
 });
