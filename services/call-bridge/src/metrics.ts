@@ -65,7 +65,7 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
     }),
     truncationError: new Histogram({
       name: 'call_bridge_truncation_error_ms',
-      help: 'Possible error of a barge-in truncation point: audio sent but not yet confirmed played by a mark',
+      help: 'Possible error of a barge-in truncation point: audio counted as heard from the time since the last mark echo, not confirmed by one',
       buckets: [5, 10, 20, 40, 80, 160, 320],
       registers: [registry],
     }),

@@ -165,18 +165,18 @@ describe('CallSession - barge-in', () => {
     const h = harness();
     h.session.responseCreated();
     for (let i = 0; i < 5; i++) h.session.audioDelta('item_1', frame(160), 1_000);
-    h.session.markEchoed('m3'); // 60 ms played of 100 ms sent
-    h.advance(5);
+    h.session.markEchoed('m3'); // 60 ms confirmed played of 100 ms sent
+    h.advance(5); // and Twilio played on for 5 ms
     h.session.speechStarted();
     const clearAt = h.toTwilio.findIndex((m) => m.event === 'clear');
     expect(clearAt).toBe(10);
     // No response.cancel: the server cancelled it (interrupt_response).
-    expect(h.toOpenAI.slice(1)).toEqual([{ op: 'truncate', itemId: 'item_1', audioEndMs: 60 }]);
+    expect(h.toOpenAI.slice(1)).toEqual([{ op: 'truncate', itemId: 'item_1', audioEndMs: 65 }]);
     expect(h.events.at(-1)).toEqual({
       event: 'barge-in',
-      data: { itemId: 'item_1', audioEndMs: 60, reactionMs: 0 },
+      data: { itemId: 'item_1', audioEndMs: 65, reactionMs: 0 },
     });
-    // 40 ms were unconfirmed, but the last echo was 5 ms before: at most 5 ms more was heard.
+    // 5 ms of the truncation point rest on elapsed time, not on an echo.
     expect(h.observed).toEqual(['barge-in:0:5']);
     // Late deltas of the cut item are dropped; a cleared mark's echo changes nothing.
     h.session.audioDelta('item_1', frame(160), 1_000);

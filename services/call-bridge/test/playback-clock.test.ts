@@ -36,4 +36,20 @@ describe('PlaybackClock', () => {
     expect(clock.heardMs('item_b')).toBe(50);
     expect(clock.heardMs('unknown')).toBe(0);
   });
+
+  it('estimates what was heard from the last echo of the item plus the time since, never beyond what was sent', () => {
+    const clock = new PlaybackClock();
+    const marks = [1, 2, 3, 4, 5].map(() => clock.sent('item_a', 160));
+    // Nothing echoed yet: nothing is known to have played.
+    expect(clock.estimateHeardMs('item_a', 1_000)).toBe(0);
+    clock.echoed(marks[1]!, 1_000); // 40 ms confirmed at t=1000
+    expect(clock.estimateHeardMs('item_a', 1_000)).toBe(40);
+    expect(clock.estimateHeardMs('item_a', 1_013)).toBe(53);
+    // Twilio cannot have played more than it was given.
+    expect(clock.estimateHeardMs('item_a', 5_000)).toBe(100);
+    // Another item's echo says nothing about this one's playback.
+    const b = clock.sent('item_b', 160);
+    clock.echoed(b, 2_000);
+    expect(clock.estimateHeardMs('item_b', 2_010)).toBe(20);
+  });
 });

@@ -81,9 +81,13 @@ export class AgentAudioOut {
 
   /**
    * Flushes Twilio's playback buffer (barge-in, provider loss) and forgets the current item.
-   * @returns The cut item and how much of it the caller heard, or null when nothing played.
+   * @param nowMs - The time of the flush, on the clock mark echoes were stamped with.
+   * @returns The cut item, how much of it the caller heard (estimated from the last echo) and
+   *   how much of that a mark confirmed, or null when nothing played.
    */
-  clear(): { itemId: string; heardMs: number; sentMs: number } | null {
+  clear(
+    nowMs: number,
+  ): { itemId: string; heardMs: number; confirmedMs: number; sentMs: number } | null {
     const itemId = this.#item;
     const playing = this.clock.playing;
     if (playing) this.#twilio.send({ event: 'clear', streamSid: this.#streamSid });
@@ -92,7 +96,8 @@ export class AgentAudioOut {
     if (itemId === null || !playing) return null;
     const cut = {
       itemId,
-      heardMs: this.clock.heardMs(itemId),
+      heardMs: this.clock.estimateHeardMs(itemId, nowMs),
+      confirmedMs: this.clock.heardMs(itemId),
       sentMs: this.clock.sentMs(itemId),
     };
     this.clock.cleared();

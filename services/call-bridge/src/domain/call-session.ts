@@ -48,7 +48,7 @@ export interface SessionObserver {
   frameForwarded?(direction: Direction, latencyMs: number): void;
   /** A frame dropped: a socket's buffer was full, or too much audio waited for the provider. */
   frameDropped?(direction: Direction): void;
-  /** speech_started to clear sent; the truncation's possible error (audio unconfirmed by marks). */
+  /** speech_started to clear sent; the truncation's possible error (heard audio no mark confirmed). */
   bargeIn?(reactionMs: number, truncationErrorMs: number): void;
   providerError?(code: string): void;
   /** Voice webhook to the first session.update sent. */
@@ -130,7 +130,6 @@ export class CallSession implements RealtimeHandlers {
   #greetPending = false;
   #timer: NodeJS.Timeout | null = null;
   #retries = 0;
-  #lastEchoAt: number | null = null;
   readonly #counts = {
     bargeIns: 0,
     framesIn: 0,
@@ -197,7 +196,7 @@ export class CallSession implements RealtimeHandlers {
   }
 
   markEchoed(name: string): void {
-    if (this.#out.clock.echoed(name)) this.#lastEchoAt = this.#now();
+    this.#out.clock.echoed(name, this.#now());
   }
 
   // --- provider → bridge (RealtimeHandlers) ---
@@ -246,7 +245,7 @@ export class CallSession implements RealtimeHandlers {
     if (this.#state !== 'live') return;
     const t0 = this.#now();
     if (!this.#out.clock.playing && !this.#responseActive) return;
-    const cut = this.#out.clear();
+    const cut = this.#out.clear(t0);
     const reaction = Math.max(0, this.#now() - t0);
     const reactionMs = Math.round(reaction);
     // The session config sets `interrupt_response`, so the server has already cancelled the
@@ -256,10 +255,9 @@ export class CallSession implements RealtimeHandlers {
     if (!cut) return;
     this.#realtime?.truncate(cut.itemId, cut.heardMs);
     this.#counts.bargeIns += 1;
-    // Audio that may have played after the last echoed mark and is not counted as heard.
-    const sinceEcho = this.#lastEchoAt === null ? Infinity : t0 - this.#lastEchoAt;
-    const truncationErrorMs = Math.max(0, Math.min(cut.sentMs - cut.heardMs, sinceEcho));
-    this.#deps.observer?.bargeIn?.(reaction, truncationErrorMs);
+    // The part of the truncation point that rests on elapsed time rather than an echoed mark:
+    // the bound of its error.
+    this.#deps.observer?.bargeIn?.(reaction, cut.heardMs - cut.confirmedMs);
     this.#deps.emit({
       event: 'barge-in',
       data: { itemId: cut.itemId, audioEndMs: cut.heardMs, reactionMs },
@@ -314,7 +312,7 @@ export class CallSession implements RealtimeHandlers {
     this.#greetPending = !wasLive;
     this.#owedAnswer = wasLive && (this.#responseActive || this.#log.callerSpokeLast);
     this.#responseActive = false;
-    this.#out.clear();
+    this.#out.clear(this.#now());
     this.#deps.emit({
       event: 'error',
       data: {
@@ -417,7 +415,7 @@ export class CallSession implements RealtimeHandlers {
     this.#state = 'failing';
     this.#clearTimer();
     this.#held = [];
-    this.#out.clear();
+    this.#out.clear(this.#now());
     this.#realtime?.close();
     this.#deps.emit({
       event: 'error',
