@@ -22,10 +22,12 @@ export { startSimulators, type Simulators, type SimulatorsOptions } from './simu
 export {
   TWILIO_ERRORS,
   TwilioApiError,
+  TwilioFaults,
   encodeForm,
   isValidTwilioSignature,
   startTwilioSim,
   twilioSignature,
+  type TwilioFaultSettings,
   type TwilioSimHandle,
   type TwilioSimOptions,
 } from './twilio/index.js';

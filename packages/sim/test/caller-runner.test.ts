@@ -10,6 +10,7 @@ import {
   type Tag,
 } from '../src/audio/index.js';
 import { startCaller, type CallerTransport } from '../src/caller/runner.js';
+import { epochNowMs } from '../src/clock.js';
 import { CallRecording } from '../src/recording.js';
 import { parseScenario } from '../src/scenario.js';
 
@@ -150,6 +151,34 @@ describe('sim caller runner', () => {
       { kind: 'turn', value: 0 },
       { kind: 'turn', value: 1 },
     ]);
+  });
+
+  it('does not take the frames it sends to catch up after an event-loop stall for quiet', async () => {
+    const scenario = parseScenario({
+      name: 'stalled',
+      caller: { steps: [{ waitForAgent: { quietMs: 300, timeoutMs: 3_000 } }, { hangup: true }] },
+    });
+    const recording = new CallRecording();
+    const caller = startCaller({
+      scenario,
+      runId: 5,
+      transport: recordingTransport().transport,
+      recording,
+      pacing: 'fast',
+    });
+    // Stall for 40 frames of fast pacing, then hear the agent: the caller is 40 frames behind
+    // and sends its overdue frames back to back, far more than the 15 of quietMs.
+    const stallEnd = performance.now() + 80;
+    while (performance.now() < stallEnd) {
+      // busy: nothing else runs
+    }
+    caller.heard(silenceFrame());
+    const heardAt = epochNowMs();
+    await caller.done;
+    const waited = recording.ofKind('caller.waited')[0];
+    expect(waited?.data).toMatchObject({ heardAgent: true });
+    // 300 ms of call time is 30 ms of wall time in fast pacing; allow timer granularity.
+    expect((waited?.atEpochMs ?? 0) - heardAt).toBeGreaterThanOrEqual(29);
   });
 
   it('stops when the other side ends the call and does not hang up again', async () => {

@@ -83,6 +83,8 @@ export function startCaller(opts: CallerOptions): CallerHandle {
   let heardSinceTurn = 0;
   let heardTotal = 0;
   let lastHeardFrame = -1;
+  /** performance.now() when agent audio was last heard. */
+  let lastHeardAt = Number.NEGATIVE_INFINITY;
   let hearing = false;
   let turn = 0;
   const runTag: Tag = { kind: 'run', value: opts.runId };
@@ -173,8 +175,14 @@ export function startCaller(opts: CallerOptions): CallerHandle {
       const maxFrames = Math.round(
         (step.waitForAgent.timeoutMs ?? DEFAULT_WAIT_TIMEOUT_MS) / FRAME_MS,
       );
+      // Quiet on the wall clock too: after an event-loop stall the caller catches up by sending
+      // its overdue frames back to back, and those frames alone would count as quiet while the
+      // agent's audio, paced by the other side's clock, has not had a chance to arrive.
       const ok = await silenceUntil(
-        () => heardSinceTurn > 0 && frameNo - lastHeardFrame >= quietFrames,
+        () =>
+          heardSinceTurn > 0 &&
+          frameNo - lastHeardFrame >= quietFrames &&
+          performance.now() - lastHeardAt >= quietFrames * interval,
         maxFrames,
       );
       recording.add('caller.waited', { heardAgent: ok, heardMs: heardSinceTurn * FRAME_MS });
@@ -239,6 +247,7 @@ export function startCaller(opts: CallerOptions): CallerHandle {
       heardSinceTurn += 1;
       heardTotal += 1;
       lastHeardFrame = frameNo;
+      lastHeardAt = performance.now();
     },
     cleared() {
       recording.add('caller.cleared', { heardMs: heardTotal * FRAME_MS });

@@ -17,8 +17,8 @@ interface CallView {
   status: string;
   ended: boolean;
   endReason?: string;
-  recording: Array<{ atMs: number; kind: string; data?: Record<string, unknown> }>;
-  conversation?: Array<{ role: string; text: string; atMs?: number }>;
+  recording: ReadonlyArray<{ atMs: number; kind: string; data?: Record<string, unknown> }>;
+  conversation?: ReadonlyArray<{ role: string; text: string; atMs?: number }>;
 }
 
 /**

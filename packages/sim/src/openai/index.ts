@@ -41,7 +41,10 @@ export interface OpenAISimOptions {
   webhook?: WebhookTarget;
   /** Scenarios by run id (the caller announces its run id in band). */
   scenarios: ScenarioBook;
-  /** Output audio pacing. @defaultValue 'realtime' */
+  /**
+   * `realtime`: output audio deltas no faster than real time. `fast`: deltas as fast as the
+   * event loop allows (not 10×), SIP playback and run-tag hold at 10×. @defaultValue 'realtime'
+   */
   pacing?: Pacing;
   /** Root logger; silent when absent. */
   log?: Logger;

@@ -82,6 +82,11 @@ export interface SessionOptions {
   onClosed?(session: RealtimeSession): void;
 }
 
+/** An agent line cut short by the caller, as `sim call` prints it. */
+function interruptedLine(heard: string): string {
+  return heard ? `${heard} [interrupted]` : '[interrupted]';
+}
+
 interface Outgoing {
   text: string;
   summary: Omit<SentEvent, 'atEpochMs'>;
@@ -122,6 +127,8 @@ export class RealtimeSession {
   readonly cues: ResponseCue[] = [];
   responses = 0;
   closed = false;
+  /** Output items truncated by a barge-in before their line was written to `said`. */
+  readonly #truncatedPending = new Set<string>();
   readonly #sinks = new Set<SessionSink>();
   readonly #scenarios: ScenarioBook;
   #outbox: Promise<void> = Promise.resolve();
@@ -312,21 +319,28 @@ export class RealtimeSession {
     this.log.debug({ runId, scenario: found.name }, 'session bound to scenario');
   }
 
-  /** After a truncation, the agent's line shows only the words the caller heard. */
+  /**
+   * After a truncation, the agent's line shows only the words the caller heard, marked. A
+   * barge-in while the response is still generating truncates before the line exists (it is
+   * written at `response.done`), so the item is remembered and marked in {@link noteOutput}.
+   */
   noteTruncated(itemId: string): void {
     const line = this.said.find((l) => l.itemId === itemId);
     const part = this.conversation.get(itemId)?.content?.[0];
-    if (line && part?.type === 'output_audio') line.text = `${part.transcript} [interrupted]`;
+    if (!line) this.#truncatedPending.add(itemId);
+    else if (part?.type === 'output_audio') line.text = interruptedLine(part.transcript);
   }
 
   /** Output items of finished responses go through here (tool bookkeeping, transcript). */
   noteOutput(item: ConversationItem, turnIndex: number | undefined): void {
     if (item.type === 'function_call' && item.call_id) this.toolCalls.set(item.call_id, turnIndex);
     const part = item.content?.[0];
-    if (part?.type === 'output_audio' && part.transcript)
+    // A line cut before its first word still shows that the agent was interrupted.
+    const cut = this.#truncatedPending.delete(item.id);
+    if (part?.type === 'output_audio' && (part.transcript || cut))
       this.said.push({
         role: 'agent',
-        text: part.transcript,
+        text: cut ? interruptedLine(part.transcript) : part.transcript,
         atMs: Date.now() - this.createdAt,
         itemId: item.id,
       });

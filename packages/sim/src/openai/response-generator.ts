@@ -5,7 +5,10 @@
  * Pacing: audio goes out in `chunkMs` deltas. In `realtime` mode a chunk covering
  * [t, t + chunkMs) of audio is sent no earlier than `t` after the first one, so a client never
  * receives audio faster than real time (plus one chunk of lead). `fast` sends as fast as the
- * event loop allows, for load tests and unit tests.
+ * event loop allows, for load tests and unit tests. It is deliberately not paced at 10× like
+ * the rest of `fast` (README "Pacing"): that would slow every `fast` test and change the
+ * timing the services' integration tests were written against. On SIP the caller hears the
+ * playback (sip-playback.ts), which is paced.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 

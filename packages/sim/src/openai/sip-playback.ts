@@ -1,6 +1,6 @@
 /**
- * Plays the model's audio to the SIP caller in 20 ms G.711 μ-law frames, at real time (or at
- * once in `fast` pacing). On SIP the server owns the output buffer and knows what was played,
+ * Plays the model's audio to the SIP caller in 20 ms G.711 μ-law frames, at real time (10×
+ * faster in `fast` pacing). On SIP the server owns the output buffer and knows what was played,
  * so barge-in truncation uses {@link SipPlayback.clear}'s answer (openai-realtime.md §5).
  */
 import { encodeMulaw, FRAME_BYTES, FRAME_MS, MULAW_SILENCE } from '../audio/index.js';

@@ -9,7 +9,10 @@ export const TWILIO_ERRORS = {
   AUTHENTICATION_FAILED: { code: 20003, status: 401 },
   /** Unknown resource, or an account the credentials do not own. */
   NOT_FOUND: { code: 20404, status: 404 },
-  /** Too many concurrent requests / calls; never processed, safe to retry (§5.5). */
+  /**
+   * Too many requests (REST rate limit, injected fault) or calls (concurrency cap); never
+   * processed, safe to retry (§5.4, §5.5).
+   */
   TOO_MANY_REQUESTS: { code: 20429, status: 429 },
   /** `To` missing. Code from Twilio's error dictionary as remembered; not in twilio.md. */
   TO_MISSING: { code: 21201, status: 400 },
@@ -23,6 +26,11 @@ export const TWILIO_ERRORS = {
   INVALID_FROM: { code: 21212, status: 400 },
   /** `From` missing. Not in twilio.md (UNCONFIRMED). */
   FROM_MISSING: { code: 21213, status: 400 },
+  /**
+   * The account's geo permissions do not allow calling `To`'s country (§5.4: 21215, HTTP
+   * "400?"; message wording UNCONFIRMED, taken from third-party reports of the live error).
+   */
+  GEO_PERMISSION: { code: 21215, status: 400 },
   /** Trial account calling an unverified `To`. Not in twilio.md (UNCONFIRMED). */
   TO_NOT_VERIFIED: { code: 21219, status: 400 },
   /** Updating a call that is no longer live (§5.3; HTTP status UNCONFIRMED). */

@@ -12,8 +12,9 @@ import type { ScenarioBook } from '../scenario-book.js';
 import type { SipTrunkTarget } from '../sip.js';
 import type { SimTiming } from './call-session.js';
 import type { CallRecord } from './call-store.js';
+import { TwilioFaults, type TwilioFaultSettings } from './faults.js';
 import { NumberRegistry, type Behaviour, type NumberConfig, type SimAccount } from './numbers.js';
-import type { CallLimits } from './rate-limit.js';
+import { RequestRateLimiter, type CallLimits } from './rate-limit.js';
 import { twilioRestRoutes } from './rest-routes.js';
 import { TwilioSim, type RingInboundOptions, type RingInboundResult } from './twilio-sim.js';
 
@@ -23,6 +24,7 @@ export { TWILIO_ERRORS, TwilioApiError } from './errors.js';
 export type { CallRecord, CallStatus, AnsweredBy } from './call-store.js';
 export type { Behaviour, NumberConfig, SimAccount } from './numbers.js';
 export type { CallLimits } from './rate-limit.js';
+export { TwilioFaults, type TwilioFaultSettings } from './faults.js';
 export type { SimTiming } from './call-session.js';
 export type { RingInboundOptions, RingInboundResult } from './twilio-sim.js';
 
@@ -37,8 +39,10 @@ export interface TwilioSimOptions {
   numbers?: NumberConfig[];
   /** Behaviour of called numbers, by E.164 number. Unlisted numbers answer as a human. */
   behaviours?: Record<string, Behaviour>;
-  /** Outbound call admission. @defaultValue no limits */
+  /** Outbound call admission and the REST request rate. @defaultValue no limits */
   limits?: CallLimits;
+  /** Initial REST faults (see {@link TwilioSimHandle.faults}). @defaultValue none */
+  faults?: Partial<TwilioFaultSettings>;
   /**
    * Simulated durations in ms. Defaults: `ringMs` 3000, `playMs` 3000 (one `<Play>`),
    * `holdMs` 300000 (longest wait in `<Enqueue>`), `bridgeMs` 5000 (a dialled leg that is
@@ -69,6 +73,8 @@ export interface TwilioSimHandle {
   url: string;
   /** Hangs up live calls and stops listening. */
   close(): Promise<void>;
+  /** REST fault injection, e.g. `faults.set({ restRateLimits: 2 })`. */
+  faults: TwilioFaults;
   configureNumber(n: NumberConfig): void;
   setBehaviour(number: string, b: Behaviour): void;
   /** Rings a configured number as if someone called it. */
@@ -93,6 +99,10 @@ export async function startTwilioSim(opts: TwilioSimOptions): Promise<TwilioSimH
   for (const n of opts.numbers ?? []) numbers.configure(n);
   for (const [n, b] of Object.entries(opts.behaviours ?? {})) numbers.setBehaviour(n, b);
   const pacing = opts.pacing ?? 'realtime';
+  const limits = opts.limits ?? {};
+  const limiter = new RequestRateLimiter(limits.requestsPerSecond);
+  const faults = new TwilioFaults();
+  if (opts.faults) faults.set(opts.faults);
   const sim = new TwilioSim(
     numbers,
     {
@@ -106,15 +116,16 @@ export async function startTwilioSim(opts: TwilioSimOptions): Promise<TwilioSimH
       allowInsecureTls: opts.allowInsecureTls ?? false,
       log,
     },
-    opts.limits ?? {},
+    limits,
   );
   const app = Fastify({ loggerInstance: log.child({ component: 'twilio-sim-http' }) });
-  await app.register(twilioRestRoutes, { sim, numbers });
+  await app.register(twilioRestRoutes, { sim, numbers, limiter, faults });
   const address = await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
   const url = opts.publicUrl ?? address;
   log.info({ url }, 'twilio simulator listening');
   return {
     url,
+    faults,
     async close() {
       const live = sim.liveSessions();
       sim.hangupAll('simulator-closing');

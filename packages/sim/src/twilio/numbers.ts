@@ -18,6 +18,13 @@ export interface SimAccount {
   trial?: boolean;
   /** Verified caller IDs: allowed as `From`, and as `To` on a trial account. @defaultValue `[]` */
   verifiedNumbers?: string[];
+  /**
+   * Geo permissions: E.164 prefixes this account may not call, a country calling code
+   * (`'+44'`) or any longer prefix (`'+1900'`). Creating a call to a matching `To` fails with
+   * 21215 (twilio.md §5.4). SIP and `client:` addresses are not geo-checked.
+   * @defaultValue `[]` (every destination allowed)
+   */
+  blockedPrefixes?: string[];
 }
 
 /** A number owned by an account. */
@@ -71,6 +78,11 @@ export class NumberRegistry {
       if (!/^AC[0-9a-f]{32}$/i.test(a.sid)) {
         throw new RangeError(`account sid must be AC + 32 hex digits, got ${a.sid}`);
       }
+      for (const p of a.blockedPrefixes ?? []) {
+        if (!/^\+\d{1,14}$/.test(p)) {
+          throw new RangeError(`blockedPrefixes: expected '+' and 1-14 digits, got ${p}`);
+        }
+      }
       this.#accounts.set(a.sid, a);
     }
   }
@@ -101,6 +113,13 @@ export class NumberRegistry {
   /** The behaviour of a called party; unknown numbers answer as a human. */
   behaviour(n: string): Behaviour {
     return this.#behaviours.get(n) ?? { answer: 'human' };
+  }
+
+  /** Whether the account's geo permissions refuse a call to `to`. */
+  geoBlocks(accountSid: string, to: string): boolean {
+    if (!isE164(to)) return false;
+    const blocked = this.#accounts.get(accountSid)?.blockedPrefixes ?? [];
+    return blocked.some((p) => to.startsWith(p));
   }
 
   /** Whether `from` may be used as caller ID by the account: its own number or verified. */

@@ -8,7 +8,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { callResource } from './call-store.js';
 import { TwilioApiError } from './errors.js';
+import type { TwilioFaults } from './faults.js';
 import type { NumberRegistry } from './numbers.js';
+import type { RequestRateLimiter } from './rate-limit.js';
 import type { FormParams, TwilioSim } from './twilio-sim.js';
 
 const BASE = '/2010-04-01/Accounts/:accountSid';
@@ -52,6 +54,25 @@ function authenticate(req: FastifyRequest, numbers: NumberRegistry, accountSid: 
   return own.authToken;
 }
 
+interface RouteDeps {
+  sim: TwilioSim;
+  numbers: NumberRegistry;
+  limiter: RequestRateLimiter;
+  faults: TwilioFaults;
+}
+
+/**
+ * Authenticates, then lets the request through unless a fault or the account's request rate
+ * turns it away with 429 / 20429 (twilio.md §5.4: never processed). Returns the auth token.
+ */
+function admit(req: FastifyRequest, deps: RouteDeps, accountSid: string): string {
+  const token = authenticate(req, deps.numbers, accountSid);
+  if (deps.faults.take('restRateLimits') || !deps.limiter.admit(accountSid)) {
+    throw new TwilioApiError('TOO_MANY_REQUESTS', 'Too Many Requests');
+  }
+  return token;
+}
+
 function callSidOf(file: string, accountSid: string): string {
   if (!file.endsWith('.json')) {
     throw new TwilioApiError(
@@ -63,11 +84,8 @@ function callSidOf(file: string, accountSid: string): string {
 }
 
 /** Fastify plugin with the Calls routes. */
-export async function twilioRestRoutes(
-  app: FastifyInstance,
-  opts: { sim: TwilioSim; numbers: NumberRegistry },
-): Promise<void> {
-  const { sim, numbers } = opts;
+export async function twilioRestRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { sim } = deps;
   await app.register(formbody);
 
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply: FastifyReply) => {
@@ -97,7 +115,7 @@ export async function twilioRestRoutes(
     `${BASE}/Calls.json`,
     async (req, reply) => {
       const { accountSid } = req.params;
-      const token = authenticate(req, numbers, accountSid);
+      const token = admit(req, deps, accountSid);
       const resource = sim.createCall(accountSid, token, req.body ?? {});
       return reply.code(201).send(resource);
     },
@@ -107,7 +125,7 @@ export async function twilioRestRoutes(
     `${BASE}/Calls.json`,
     async (req) => {
       const { accountSid } = req.params;
-      authenticate(req, numbers, accountSid);
+      admit(req, deps, accountSid);
       const q = req.query;
       const pageSize = Math.min(1000, Math.max(1, Number.parseInt(q.PageSize ?? '50', 10) || 50));
       const page = Math.max(0, Number.parseInt(q.Page ?? '0', 10) || 0);
@@ -138,13 +156,13 @@ export async function twilioRestRoutes(
 
   app.get<{ Params: CallParams }>(`${BASE}/Calls/:callFile`, async (req) => {
     const { accountSid, callFile } = req.params;
-    authenticate(req, numbers, accountSid);
+    admit(req, deps, accountSid);
     return callResource(sim.getOwnedCall(accountSid, callSidOf(callFile, accountSid)));
   });
 
   app.post<{ Params: CallParams; Body: FormParams }>(`${BASE}/Calls/:callFile`, async (req) => {
     const { accountSid, callFile } = req.params;
-    authenticate(req, numbers, accountSid);
+    admit(req, deps, accountSid);
     return sim.updateCall(accountSid, callSidOf(callFile, accountSid), req.body ?? {});
   });
 }

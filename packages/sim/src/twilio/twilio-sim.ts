@@ -147,6 +147,12 @@ export class TwilioSim {
         `The source phone number provided, ${from}, is not yet verified for your account. You may only make calls from phone numbers that you've verified or purchased from Twilio.`,
       );
     }
+    if (this.#numbers.geoBlocks(accountSid, to)) {
+      throw new TwilioApiError(
+        'GEO_PERMISSION',
+        `Account not authorized to call ${to}. Perhaps you need to enable some international permissions: https://www.twilio.com/console/voice/calls/geo-permissions/low-risk`,
+      );
+    }
     const account = this.#numbers.account(accountSid);
     if (account?.trial && !(account.verifiedNumbers ?? []).includes(to)) {
       throw new TwilioApiError(
