@@ -48,8 +48,12 @@ export interface SessionObserver {
   frameForwarded?(direction: Direction, latencyMs: number): void;
   /** A frame dropped: a socket's buffer was full, or too much audio waited for the provider. */
   frameDropped?(direction: Direction): void;
-  /** speech_started to clear sent; the truncation's possible error (heard audio no mark confirmed). */
-  bargeIn?(reactionMs: number, truncationErrorMs: number): void;
+  /**
+   * speech_started to clear sent; the truncation's possible error (heard audio no mark
+   * confirmed); speech_started to truncate sent. Both times run from the handler's start (not the
+   * frame's arrival) until the message is handed to its socket.
+   */
+  bargeIn?(reactionMs: number, truncationErrorMs: number, truncateMs?: number): void;
   providerError?(code: string): void;
   /** Voice webhook to the first session.update sent. */
   setup?(ms: number): void;
@@ -254,10 +258,12 @@ export class CallSession implements RealtimeHandlers {
     this.#responseActive = false;
     if (!cut) return;
     this.#realtime?.truncate(cut.itemId, cut.heardMs);
+    // Sent in the same tick as the clear: later by one message's serialise and write.
+    const truncateMs = Math.max(0, this.#now() - t0);
     this.#counts.bargeIns += 1;
     // The part of the truncation point that rests on elapsed time rather than an echoed mark:
     // the bound of its error.
-    this.#deps.observer?.bargeIn?.(reaction, cut.heardMs - cut.confirmedMs);
+    this.#deps.observer?.bargeIn?.(reaction, cut.heardMs - cut.confirmedMs, truncateMs);
     this.#deps.emit({
       event: 'barge-in',
       data: { itemId: cut.itemId, audioEndMs: cut.heardMs, reactionMs },

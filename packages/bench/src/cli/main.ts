@@ -1,0 +1,56 @@
+/**
+ * `pnpm bench`: runs the benchmark suite against real gateway and call-bridge processes and
+ * writes packages/bench/results/<date>-<host>.{json,md,png}. `--quick` finishes in under two
+ * minutes. A CLI: progress goes to stdout.
+ */
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { targetRows } from '../report/summary.js';
+import { writeResults } from '../report/write-results.js';
+import { runSuite } from '../suite.js';
+
+const HELP = `pnpm bench [--quick] [--levels 10,50,100] [--out DIR] [--no-pin]
+
+  --quick        two small runs and short webhook/event benches (under 2 minutes)
+  --levels LIST  concurrent-call levels of the sweep, comma-separated
+  --out DIR      where results go (default packages/bench/results)
+  --no-pin       do not pin the bridge to CPU 0 and the generator to CPU 1
+`;
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    levels: { type: 'string' },
+    out: { type: 'string', default: join(import.meta.dirname, '..', '..', 'results') },
+    'no-pin': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  print(HELP);
+  process.exit(0);
+}
+const levels = values.levels?.split(',').map((v) => Number(v.trim()));
+if (levels?.some((n) => !Number.isInteger(n) || n < 1)) {
+  process.stderr.write(`bench: --levels must be positive integers, got ${values.levels}\n`);
+  process.exit(2);
+}
+
+const t0 = performance.now();
+const result = await runSuite({
+  mode: values.quick ? 'quick' : 'full',
+  pin: !values['no-pin'],
+  ...(levels ? { levels } : {}),
+  onProgress: (m) => print(`[${((performance.now() - t0) / 1_000).toFixed(0).padStart(4)} s] ${m}`),
+});
+const files = await writeResults(result, values.out);
+print('');
+for (const t of targetRows(result))
+  print(`${t.state.padEnd(9)} ${t.target}\n          ${t.measured}`);
+print(`\nresults: ${files.markdown}\n         ${files.json}\n         ${files.chart}`);
+print(`took ${((performance.now() - t0) / 1_000).toFixed(0)} s`);
+// Clients of the stopped services may hold timers a moment longer; the work is done.
+process.exit(0);

@@ -1,0 +1,25 @@
+// Public API of the bench (the CLI is src/cli/main.ts).
+export { runSuite, PLANS, type Mode, type SuiteOptions, type SuitePlan } from './suite.js';
+export { runLoad, type LoadRunOptions } from './load/load-run.js';
+export { runSweep, maxPassing, stopReason, type SweepOptions } from './load/sweep.js';
+export { analyseCall, type CallTiming, type CallTimingInput } from './load/call-timing.js';
+export { benchScenario, type CallPlan } from './load/scenario.js';
+export { runWebhookBench, type WebhookBenchOptions } from './webhook/webhook-bench.js';
+export { runEventPathBench, type EventPathOptions } from './events/event-path-bench.js';
+export { startStack, type BenchStack, type StackOptions } from './stack/stack.js';
+export { writeResults, resultBaseName, type WrittenFiles } from './report/write-results.js';
+export { renderMarkdown } from './report/markdown.js';
+export { renderChart } from './report/chart.js';
+export { headlineRun, rssSlopeKiB, targetRows } from './report/summary.js';
+export { summarize, nearestRank, type Percentiles } from './stats/percentiles.js';
+export {
+  histogramQuantile,
+  histogramDelta,
+  readHistogram,
+  summarizeSecondsHistogram,
+  type Histogram,
+  type HistogramSummary,
+} from './stats/histogram.js';
+export { parsePromText, type PromSample } from './stats/prom-text.js';
+export { DEFINITIONS } from './definitions.js';
+export type * from './results.js';

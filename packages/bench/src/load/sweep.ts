@@ -1,0 +1,66 @@
+/**
+ * The sweep over N: one load run per N, upwards, each on a fresh bridge, until a run fails the
+ * criteria for a reason that is the bridge's, or the generator can no longer offer real-time
+ * load (then larger N would measure the generator, not the bridge).
+ */
+import type { LoadRunResult, SweepResult } from '../results.js';
+import type { BenchStack } from '../stack/stack.js';
+import { runLoad, type LoadRunOptions } from './load-run.js';
+
+export interface SweepOptions extends Omit<LoadRunOptions, 'calls'> {
+  levels: number[];
+}
+
+/** Below this share of real-time caller frames the offered load is no longer N calls. */
+const MIN_OFFERED_RATE = 0.9;
+
+/** Why the sweep should not go on after `run`; null to go on. */
+export function stopReason(run: LoadRunResult): string | null {
+  const n = run.settings.calls;
+  const rate = run.generator.callerFrameRate;
+  if (run.generator.limited && rate !== null && rate < MIN_OFFERED_RATE) {
+    return `at N=${n} the load generator sent only ${(rate * 100).toFixed(0)} % of real-time caller frames: larger N would measure the generator`;
+  }
+  if (!run.criteria.pass && !run.generator.limited) {
+    return `N=${n} failed the criteria with the generator keeping pace`;
+  }
+  if (run.calls.bridged < run.calls.placed) {
+    return `at N=${n} only ${run.calls.bridged} of ${run.calls.placed} calls were bridged`;
+  }
+  return null;
+}
+
+/**
+ * The largest N that passed with the generator offering real-time load. A pass while the
+ * generator was limited still counts (the late frames its own stalls caused are discounted, see
+ * call-timing.ts), and the report flags it.
+ */
+export function maxPassing(runs: readonly LoadRunResult[]): number | null {
+  const offered = (r: LoadRunResult) =>
+    r.generator.callerFrameRate === null || r.generator.callerFrameRate >= MIN_OFFERED_RATE;
+  const passed = runs.filter((r) => r.criteria.pass && offered(r)).map((r) => r.settings.calls);
+  return passed.length ? Math.max(...passed) : null;
+}
+
+export async function runSweep(stack: BenchStack, opts: SweepOptions): Promise<SweepResult> {
+  const runs: LoadRunResult[] = [];
+  let stoppedBecause: string | null = null;
+  const { levels, ...runOpts } = opts;
+  for (const [i, calls] of levels.entries()) {
+    opts.onProgress?.(`run ${i + 1}/${levels.length}: N=${calls}`);
+    let run: LoadRunResult;
+    try {
+      run = await runLoad(stack, { ...runOpts, calls });
+    } catch (err) {
+      stoppedBecause = `N=${calls} could not run: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+      break;
+    }
+    runs.push(run);
+    const reason = stopReason(run);
+    if (reason !== null && i < levels.length - 1) {
+      stoppedBecause = reason;
+      break;
+    }
+  }
+  return { runs, maxPassingCalls: maxPassing(runs), stoppedBecause };
+}
