@@ -250,7 +250,14 @@ export function startCaller(opts: CallerOptions): CallerHandle {
       lastHeardAt = performance.now();
     },
     cleared() {
-      recording.add('caller.cleared', { heardMs: heardTotal * FRAME_MS });
+      // `heardMs` counts whole frames, the one playing included; `playedMs` is the position
+      // within that frame too (frames play in real time from the moment they are taken), so a
+      // test can hold a truncation point to less than a frame.
+      const inFrame = heardTotal > 0 ? Math.min(FRAME_MS, performance.now() - lastHeardAt) : 0;
+      recording.add('caller.cleared', {
+        heardMs: heardTotal * FRAME_MS,
+        playedMs: Math.max(0, (heardTotal - 1) * FRAME_MS + inFrame),
+      });
     },
     ended(reason: string) {
       if (endedReason !== null) return;

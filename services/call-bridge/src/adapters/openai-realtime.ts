@@ -55,6 +55,8 @@ export interface RealtimeConnection {
   maxBufferedBytes?: number;
 }
 
+const APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"';
+
 /** Opens the OpenAI leg for one call. */
 export type OpenRealtime = (agent: AgentSession, handlers: RealtimeHandlers) => RealtimeLeg;
 
@@ -214,7 +216,9 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
       sendAudio: (payload) => {
         if (!writable()) return false;
         if (rt.socket.bufferedAmount > maxBufferedBytes) return false;
-        rt.send({ type: 'input_audio_buffer.append', audio: payload });
+        // The hot path: the payload is checked base64 (routes/media-stream.ts), so it is
+        // spliced into the event rather than serialised through an object per frame.
+        rt.socket.send(`${APPEND_PREFIX}${payload}"}`);
         return true;
       },
       truncate: (itemId, audioEndMs) =>

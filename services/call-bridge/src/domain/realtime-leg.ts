@@ -14,7 +14,8 @@ export interface HistoryItem {
 /** Domain → provider. */
 export interface RealtimeLeg {
   /**
-   * `input_audio_buffer.append` with a base64 µ-law payload.
+   * `input_audio_buffer.append` with a base64 µ-law payload (standard base64, checked by the
+   * caller: it may be written into the event as is).
    * @returns false when the frame was not sent (not connected, or its send buffer is full).
    */
   sendAudio(payload: string): boolean;

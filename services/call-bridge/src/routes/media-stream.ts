@@ -18,6 +18,7 @@ import { verifyStreamToken } from '@app/platform';
 
 import type { AgentSession, OpenRealtime } from '../adapters/openai-realtime.js';
 import type { TwilioCalls } from '../adapters/twilio-calls.js';
+import { BASE64, twilioWire } from '../adapters/twilio-wire.js';
 import { DEFAULT_APOLOGY } from '../domain/apology.js';
 import {
   CallSession,
@@ -82,11 +83,6 @@ const startSchema = z.object({
  * characters); 4 KiB leaves room for larger chunks and stops a runaway sender.
  */
 const MAX_MEDIA_PAYLOAD_CHARS = 4_096;
-const mediaSchema = z.object({
-  event: z.literal('media'),
-  media: z.object({ payload: z.string().min(1), track: z.string().optional() }),
-});
-const markSchema = z.object({ event: z.literal('mark'), mark: z.object({ name: z.string() }) });
 
 /** At most this many caller frames wait while the agent loads (10 s of 20 ms frames). */
 const MAX_PENDING_FRAMES = 500;
@@ -158,21 +154,25 @@ export async function mediaStreamRoutes(
           if (state !== 'awaiting-start') return bad('second-start', 'second start ignored');
           return onStart(msg);
         case 'media': {
-          const m = mediaSchema.safeParse(msg);
-          if (!m.success) return bad('malformed-media', 'malformed media frame ignored');
+          // The hot path (50 frames a second per call): plain checks instead of a schema.
+          const payload = (msg as { media?: { payload?: unknown } }).media?.payload;
+          if (typeof payload !== 'string' || payload.length === 0) {
+            return bad('malformed-media', 'malformed media frame ignored');
+          }
           if (state === 'awaiting-start') return bad('media-before-start', 'media before start');
-          const { payload } = m.data.media;
           if (payload.length > MAX_MEDIA_PAYLOAD_CHARS) {
             return bad('oversized-media', 'oversized media frame ignored');
           }
+          // Forwarded into OpenAI's JSON as is (adapters/openai-realtime.ts): base64 only.
+          if (!BASE64.test(payload)) return bad('malformed-media', 'media payload is not base64');
           if (session) session.callerAudio(payload, receivedAt);
           else if (pending.length < MAX_PENDING_FRAMES) pending.push(payload);
           return;
         }
         case 'mark': {
-          const m = markSchema.safeParse(msg);
-          if (!m.success) return bad('malformed-mark', 'malformed mark ignored');
-          session?.markEchoed(m.data.mark.name);
+          const name = (msg as { mark?: { name?: unknown } }).mark?.name;
+          if (typeof name !== 'string') return bad('malformed-mark', 'malformed mark ignored');
+          session?.markEchoed(name);
           return;
         }
         case 'dtmf':
@@ -278,6 +278,7 @@ export async function mediaStreamRoutes(
       const apologyText = opts.apologyText ?? DEFAULT_APOLOGY;
       let cleanup: (() => void) | null = null;
       const bound = agent;
+      const wire = twilioWire(call.streamSid);
       const s = new CallSession({
         callId: id,
         streamSid: call.streamSid,
@@ -299,7 +300,7 @@ export async function mediaStreamRoutes(
             if (socket.readyState !== socket.OPEN) return false;
             // Back-pressure: a caller's socket that stopped draining does not grow our memory.
             if (m.event === 'media' && socket.bufferedAmount > maxBuffered) return false;
-            socket.send(JSON.stringify(m));
+            socket.send(wire(m));
             return true;
           },
           close: (code, reason) => {
