@@ -44,7 +44,10 @@ export const DEFINITIONS: Record<string, string> = {
     'voice webhook arriving at the gateway to the first `session.update` sent by the bridge (`calls.setup_ms`, per call); ' +
     'webhook rung by the Twilio simulator to the caller’s first agent audio; first-audio overhead is the latter less ' +
     "the simulated model's own time to first audio (session.updated to first delta: it holds the greeting until it " +
-    'hears the caller’s in-band run tag, as a real model takes time to answer).',
+    'hears the caller’s in-band run tag, as a real model takes time to answer). Its parts, from the bridge’s ' +
+    '`call_bridge_setup_stage_seconds`: webhook to the stream’s `start` reaching the bridge (gateway, TwiML, the ' +
+    'Twilio simulator dialling the bridge), the agent’s settings loaded from PostgreSQL, and the OpenAI socket opened ' +
+    '(TCP, TLS and the WebSocket upgrade to the simulator).',
   'webhook throughput':
     'signed voice webhooks per second a gateway answers (each a new call: signature, agent lookup, JetStream publish, ' +
     'TwiML; projection into PostgreSQL runs meanwhile) at a given number of concurrent keep-alive clients.',

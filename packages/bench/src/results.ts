@@ -105,6 +105,15 @@ export interface LoadRunResult {
     toSessionUpdateMs: Percentiles | null;
     /** The same from `call_bridge_call_setup_seconds`. */
     toSessionUpdateHistogramMs: HistogramSummary | null;
+    /**
+     * Its parts, from `call_bridge_setup_stage_seconds`: webhook to the stream's start at the
+     * bridge, agent settings loaded, OpenAI socket opened. Absent in older results.
+     */
+    stagesMs?: {
+      stream: HistogramSummary | null;
+      agent: HistogramSummary | null;
+      provider: HistogramSummary | null;
+    };
     /** Webhook rung to the caller's first agent audio (includes the simulated model's time). */
     toFirstAudioMs: Percentiles | null;
     /** The same less the simulated model's own time to first audio. */

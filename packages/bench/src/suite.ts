@@ -62,6 +62,8 @@ export interface SuiteOptions {
   pin: boolean;
   /** Overrides the plan's sweep levels. */
   levels?: number[];
+  /** Write a V8 CPU profile of each call-bridge into this directory. */
+  profileDir?: string;
   onProgress?: (message: string) => void;
 }
 
@@ -74,11 +76,15 @@ export async function runSuite(opts: SuiteOptions): Promise<SuiteResult> {
   const pin = opts.pin && machine.taskset && machine.cores >= 2 && pinProcess(process.pid, '1');
   const startedAt = new Date().toISOString();
   say(`starting gateway${pin ? ' (pinned: bridge CPU 0, generator and gateway CPU 1)' : ''}`);
-  const stack = await startStack({ pin });
+  const stack = await startStack({
+    pin,
+    ...(opts.profileDir ? { bridgeProfileDir: opts.profileDir } : {}),
+  });
   try {
     const sweep = await runSweep(stack, {
       ...plan.sweep,
       ...(opts.levels ? { levels: opts.levels } : {}),
+      ...(opts.profileDir ? { profileDir: opts.profileDir } : {}),
       onProgress: say,
     });
     const eventPath = plan.eventPath ? await runEventPathBench(stack, plan.eventPath) : null;

@@ -10,6 +10,7 @@ export interface BridgeMetrics {
   forwardLatency: Histogram<'direction'>;
   badFrames: Counter<'kind'>;
   callSetup: Histogram;
+  setupStage: Histogram<'stage'>;
   bargeInReaction: Histogram;
   bargeInTruncate: Histogram;
   truncationError: Histogram;
@@ -64,6 +65,15 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
       help: 'From the voice webhook arriving at the gateway to the first session.update sent',
       // Fine below 50 ms: the set-up overhead budget.
       buckets: [0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers: [registry],
+    }),
+    setupStage: new Histogram({
+      name: 'call_bridge_setup_stage_seconds',
+      help:
+        'Parts of call set-up: stream (voice webhook to the stream start reaching the bridge), ' +
+        'agent (agent settings loaded), provider (OpenAI socket opened)',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2, 5],
       registers: [registry],
     }),
     bargeInReaction: new Histogram({
@@ -124,6 +134,7 @@ export function metricsObserver(m: BridgeMetrics): SessionObserver {
     },
     providerError: (code) => m.providerErrors.inc({ code }),
     setup: (ms) => m.callSetup.observe(ms / 1_000),
+    providerConnected: (ms) => m.setupStage.observe({ stage: 'provider' }, ms / 1_000),
     recovered: () => m.providerRecoveries.inc(),
   };
 }

@@ -3,7 +3,8 @@
  * writes packages/bench/results/<date>-<host>.{json,md,png}. `--quick` finishes in under two
  * minutes. A CLI: progress goes to stdout.
  */
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { targetRows } from '../report/summary.js';
@@ -16,6 +17,9 @@ const HELP = `pnpm bench [--quick] [--levels 10,50,100] [--out DIR] [--no-pin]
   --levels LIST  concurrent-call levels of the sweep, comma-separated
   --out DIR      where results go (default packages/bench/results)
   --no-pin       do not pin the bridge to CPU 0 and the generator to CPU 1
+  --profile DIR  write V8 CPU profiles into DIR: each call-bridge (node --cpu-prof, whole run)
+                 and the load generator (steady-state window); summarise one with
+                 pnpm --filter @app/bench profile-summary FILE
 `;
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     levels: { type: 'string' },
     out: { type: 'string', default: join(import.meta.dirname, '..', '..', 'results') },
     'no-pin': { type: 'boolean', default: false },
+    profile: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -39,11 +44,15 @@ if (levels?.some((n) => !Number.isInteger(n) || n < 1)) {
   process.exit(2);
 }
 
+const profileDir = values.profile ? resolve(values.profile) : undefined;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+
 const t0 = performance.now();
 const result = await runSuite({
   mode: values.quick ? 'quick' : 'full',
   pin: !values['no-pin'],
   ...(levels ? { levels } : {}),
+  ...(profileDir ? { profileDir } : {}),
   onProgress: (m) => print(`[${((performance.now() - t0) / 1_000).toFixed(0).padStart(4)} s] ${m}`),
 });
 const files = await writeResults(result, values.out);

@@ -5,6 +5,7 @@
  * steady-state window measures what the bridge costs. Then every call ends and its timing is
  * read from both simulators (call-timing.ts) and the bridge's metrics.
  */
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import {
@@ -18,6 +19,7 @@ import {
 
 import { LoopDelayProbe } from '../probes/loop-delay.js';
 import { readProcSample, type ProcSample } from '../probes/proc-stats.js';
+import { startSelfProfile } from '../probes/self-profile.js';
 import { StallTimeline } from '../probes/stall-timeline.js';
 import type { LoadRunResult, LoadRunSettings } from '../results.js';
 import type { BenchStack, BridgeProcess } from '../stack/stack.js';
@@ -44,7 +46,11 @@ export interface LoadRunOptions extends LoadRunSettings {
   /** Turns per call after the greeting. @defaultValue enough to outlast the window */
   turns?: number;
   onProgress?: (message: string) => void;
+  /** Write a CPU profile of the load generator over the window into this directory. */
+  profileDir?: string;
 }
+
+const SETUP_STAGES = 'call_bridge_setup_stage_seconds';
 
 /** A generator event loop later than this at p99 cannot keep 20 ms pacing honestly. */
 const GENERATOR_LAG_LIMIT_MS = 10;
@@ -175,6 +181,7 @@ export async function runLoad(stack: BenchStack, opts: LoadRunOptions): Promise<
     const windowFrom = nowEpoch();
     const generatorRampLoop = loop.read();
     loop.reset();
+    const profile = opts.profileDir ? await startSelfProfile() : null;
     const cpu0 = process.cpuUsage();
     const wall0 = performance.now();
     const first = procSample(pid);
@@ -192,6 +199,11 @@ export async function runLoad(stack: BenchStack, opts: LoadRunOptions): Promise<
     const generatorLoop = loop.read();
     const cpu = process.cpuUsage(cpu0);
     const windowSec = (performance.now() - wall0) / 1_000;
+    if (profile && opts.profileDir) {
+      await profile.stop(
+        join(opts.profileDir, `generator-N${opts.calls}-${Date.now()}.cpuprofile`),
+      );
+    }
 
     // Wind-down: every call ends by itself; the projector writes its record.
     say('waiting for the calls to end');
@@ -424,6 +436,11 @@ function summariseRun(settings: LoadRunSettings, d: RunData): LoadRunResult {
     setup: {
       toSessionUpdateMs: summarize(d.setupMs),
       toSessionUpdateHistogramMs: histogramBetween(m0, m3, 'call_bridge_call_setup_seconds'),
+      stagesMs: {
+        stream: histogramBetween(m0, m3, SETUP_STAGES, { stage: 'stream' }),
+        agent: histogramBetween(m0, m3, SETUP_STAGES, { stage: 'agent' }),
+        provider: histogramBetween(m0, m3, SETUP_STAGES, { stage: 'provider' }),
+      },
       toFirstAudioMs: summarize(firstAudio),
       firstAudioOverheadMs: summarize(overhead),
     },

@@ -12,13 +12,19 @@ export interface SweepOptions extends Omit<LoadRunOptions, 'calls'> {
 }
 
 /** Below this share of real-time caller frames the offered load is no longer N calls. */
-const MIN_OFFERED_RATE = 0.9;
+const MIN_OFFERED_RATE = 0.97;
+
+/** A run whose callers got (nearly) all their real-time frames through: N calls were offered. */
+export function offered(run: LoadRunResult): boolean {
+  const rate = run.generator.callerFrameRate;
+  return rate !== null && rate >= MIN_OFFERED_RATE;
+}
 
 /** Why the sweep should not go on after `run`; null to go on. */
 export function stopReason(run: LoadRunResult): string | null {
   const n = run.settings.calls;
   const rate = run.generator.callerFrameRate;
-  if (run.generator.limited && rate !== null && rate < MIN_OFFERED_RATE) {
+  if (!offered(run) && rate !== null) {
     return `at N=${n} the load generator sent only ${(rate * 100).toFixed(0)} % of real-time caller frames: larger N would measure the generator`;
   }
   if (!run.criteria.pass && !run.generator.limited) {
@@ -36,8 +42,6 @@ export function stopReason(run: LoadRunResult): string | null {
  * call-timing.ts), and the report flags it.
  */
 export function maxPassing(runs: readonly LoadRunResult[]): number | null {
-  const offered = (r: LoadRunResult) =>
-    r.generator.callerFrameRate === null || r.generator.callerFrameRate >= MIN_OFFERED_RATE;
   const passed = runs.filter((r) => r.criteria.pass && offered(r)).map((r) => r.settings.calls);
   return passed.length ? Math.max(...passed) : null;
 }

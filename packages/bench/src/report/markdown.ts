@@ -2,10 +2,21 @@
 import type { LoadRunResult, SuiteResult } from '../results.js';
 import type { HistogramSummary } from '../stats/histogram.js';
 import type { Percentiles } from '../stats/percentiles.js';
-import { headlineRun, rssSlopeKiB, targetRows } from './summary.js';
+import { headlineRun, offered, rssSlopeKiB, targetRows } from './summary.js';
 
 const num = (v: number | null | undefined, digits = 1) =>
   v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
+
+/**
+ * A run's verdict. Without its full offered load (the generator sent too few frames) a run
+ * says nothing about N calls, whatever it measured; a pass under a limited generator is
+ * flagged, because its latencies include the generator's.
+ */
+export function verdict(r: LoadRunResult): string {
+  if (!offered(r)) return 'inconclusive (load not offered)';
+  if (!r.criteria.pass) return 'fail';
+  return r.generator.limited ? 'pass (generator-limited)' : 'pass';
+}
 
 /** `p50 / p95 / p99 / max` of exact samples or a histogram (max as `≤ bound`). */
 function pct(p: Percentiles | HistogramSummary | null, digits = 2): string {
@@ -54,7 +65,7 @@ function sweepTable(runs: readonly LoadRunResult[]): string {
       r.generator.limited
         ? `limited (${num((r.generator.callerFrameRate ?? Number.NaN) * 100, 0)} % of frames)`
         : 'kept pace',
-      r.criteria.pass ? 'pass' : 'fail',
+      verdict(r),
     ]),
   );
 }
@@ -76,6 +87,9 @@ function latencyTable(runs: readonly LoadRunResult[]): string {
         ['barge-in: end to end to clear', r.bargeIn.endToEndClearMs],
         ['barge-in: end to end to truncate', r.bargeIn.endToEndTruncateMs],
         ['set-up: webhook → session.update', r.setup.toSessionUpdateMs],
+        ['set-up part: webhook → stream at bridge', r.setup.stagesMs?.stream ?? null],
+        ['set-up part: agent settings loaded', r.setup.stagesMs?.agent ?? null],
+        ['set-up part: OpenAI socket opened', r.setup.stagesMs?.provider ?? null],
         ['set-up: webhook → first audio', r.setup.toFirstAudioMs],
         ['set-up: first-audio overhead', r.setup.firstAudioOverheadMs],
       ];

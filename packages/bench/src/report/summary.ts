@@ -2,13 +2,10 @@
  * The headline figures and the issue's targets, derived from a suite result: shared by the
  * markdown report and the CLI's closing lines, so both say the same thing.
  */
+import { offered } from '../load/sweep.js';
 import type { LoadRunResult, SuiteResult } from '../results.js';
 
-/** A run whose callers got (nearly) all their real-time frames through: N calls were offered. */
-export function offered(run: LoadRunResult): boolean {
-  const rate = run.generator.callerFrameRate;
-  return rate !== null && rate >= 0.97;
-}
+export { offered };
 
 /** The run the headline figures come from: the largest N whose load was fully offered. */
 export function headlineRun(result: SuiteResult): LoadRunResult | null {

@@ -25,6 +25,8 @@ export interface ServiceProcess {
 export interface SpawnOptions {
   /** `taskset -c` CPU list, e.g. `'0'`; absent: not pinned. */
   cpus?: string;
+  /** Extra Node.js flags, e.g. `--cpu-prof` to profile the service. */
+  nodeArgs?: readonly string[];
 }
 
 /** Pins every thread of `pid` to `cpus` (a `taskset -c` list); false when that failed. */
@@ -44,6 +46,7 @@ export function spawnService(
 ): ServiceProcess {
   const node = [
     process.execPath,
+    ...(opts.nodeArgs ?? []),
     '--import',
     'tsx',
     '--conditions=source',

@@ -33,6 +33,8 @@ export interface StackOptions {
   logLevel?: string;
   /** How long a service may take to start, ms. @defaultValue 60 000 */
   startTimeoutMs?: number;
+  /** Write a V8 CPU profile of each call-bridge into this directory (`node --cpu-prof`). */
+  bridgeProfileDir?: string;
 }
 
 export interface BridgeProcess {
@@ -153,7 +155,12 @@ export async function startStack(opts: StackOptions): Promise<BenchStack> {
             DRAIN_TIMEOUT_MS: '2000',
             SHUTDOWN_TIMEOUT_MS: '8000',
           },
-          opts.pin ? { cpus: '0' } : {},
+          {
+            ...(opts.pin ? { cpus: '0' } : {}),
+            ...(opts.bridgeProfileDir
+              ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${opts.bridgeProfileDir}`] }
+              : {}),
+          },
         );
         const url = `http://127.0.0.1:${bridgePort}`;
         try {

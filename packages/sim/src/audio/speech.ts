@@ -61,12 +61,27 @@ class Resonator {
   }
 }
 
+/** Recently synthesised speech by text and length: a load run says the same lines many times. */
+const recent = new Map<string, Int16Array>();
+const RECENT_MAX = 256;
+
 /**
  * Generates 8 kHz 16-bit PCM that sounds like someone saying `text`.
+ * Deterministic, so a recent result is returned again: treat it as read-only.
  * @param opts.durationMs - Length of the audio. @defaultValue {@link speechDurationMs}(text)
  */
 export function synthesizeSpeech(text: string, opts: { durationMs?: number } = {}): Int16Array {
   const durationMs = opts.durationMs ?? speechDurationMs(text);
+  const key = `${durationMs}:${text}`;
+  const known = recent.get(key);
+  if (known) return known;
+  const pcm = synthesize(text, durationMs);
+  if (recent.size >= RECENT_MAX) recent.delete(recent.keys().next().value as string);
+  recent.set(key, pcm);
+  return pcm;
+}
+
+function synthesize(text: string, durationMs: number): Int16Array {
   const total = Math.round((durationMs * SAMPLE_RATE) / 1_000);
   const out = new Float64Array(total);
   const random = prng(text);

@@ -18,6 +18,12 @@ const TONE_SAMPLES = (40 * SAMPLE_RATE) / 1_000;
 const GAP_SAMPLES = (40 * SAMPLE_RATE) / 1_000;
 /** Peak of each of the two tones: ~-47 dBFS RMS together. */
 const TONE_AMPLITUDE = 150;
+/**
+ * Mean square of a window at the VAD threshold (-35 dBFS RMS). A tag is far quieter; a window
+ * this loud is speech, so it is not searched for tones: the Goertzel filters are the simulator's
+ * costliest per-frame work, and callers speak about half the time.
+ */
+const SPEECH_MEAN_SQUARE = (10 ** (-35 / 20) * 32_768) ** 2;
 /** Analysis window (20 ms: 50 Hz resolution separates the DTMF rows) and hop. */
 const WINDOW = 160;
 const HOP = 80;
@@ -75,8 +81,9 @@ function goertzelShare(samples: Float64Array, freq: number, energy: number): num
 function detectSymbol(window: Float64Array): string | null {
   let energy = 0;
   for (const x of window) energy += x * x;
-  // Digital silence or a near-silent line: nothing to decode.
-  if (energy / window.length < 400) return null;
+  // Digital silence or a near-silent line, or speech: nothing to decode.
+  const meanSquare = energy / window.length;
+  if (meanSquare < 400 || meanSquare > SPEECH_MEAN_SQUARE) return null;
   const best = (freqs: readonly number[]) => {
     const shares = freqs.map((f) => goertzelShare(window, f, energy));
     const top = Math.max(...shares);

@@ -57,6 +57,8 @@ export interface SessionObserver {
   providerError?(code: string): void;
   /** Voice webhook to the first session.update sent. */
   setup?(ms: number): void;
+  /** The provider leg being opened until it is open (TCP, TLS, WebSocket upgrade). */
+  providerConnected?(ms: number): void;
   /** A dropped provider connection was restored. */
   recovered?(): void;
 }
@@ -143,6 +145,8 @@ export class CallSession implements RealtimeHandlers {
     providerErrors: 0,
   };
   #setupMs: number | undefined;
+  /** When the provider leg was first asked for (ms, {@link CallSessionDeps.now}). */
+  #connectingSince = 0;
   #firstAudioMs: number | undefined;
 
   constructor(deps: CallSessionDeps) {
@@ -173,6 +177,7 @@ export class CallSession implements RealtimeHandlers {
   /** Opens the provider leg and announces the call as answered. */
   start(): void {
     this.#deps.emit({ event: 'answered', data: {} });
+    this.#connectingSince = this.#now();
     this.#realtime = this.#deps.openRealtime(this);
   }
 
@@ -207,6 +212,7 @@ export class CallSession implements RealtimeHandlers {
 
   opened(): void {
     if (this.#state !== 'connecting') return;
+    this.#deps.observer?.providerConnected?.(this.#now() - this.#connectingSince);
     this.#greet();
     this.#goLive();
   }

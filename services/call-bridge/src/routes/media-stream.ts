@@ -8,6 +8,8 @@
  * A bad frame inside a live stream (malformed JSON, binary, oversized audio, media before
  * `start`) is dropped and counted; the call goes on.
  */
+import type { Socket } from 'node:net';
+
 import websocket from '@fastify/websocket';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
@@ -227,6 +229,11 @@ export async function mediaStreamRoutes(
       if (!ok) return refuse(1013, 'try again later', { callId: id });
       state = 'starting';
       opts.metrics?.liveCalls.inc();
+      if (claims.setupStartMs !== undefined) {
+        // Epoch clocks of two processes (gateway, bridge): fine within one cluster's NTP.
+        const ms = Math.max(0, now - claims.setupStartMs);
+        opts.metrics?.setupStage.observe({ stage: 'stream' }, ms / 1_000);
+      }
       void connect({
         id,
         agentId: claims.agentId,
@@ -253,7 +260,12 @@ export async function mediaStreamRoutes(
       };
       let agent: AgentSession | null;
       try {
+        const lookupStart = performance.now();
         agent = await opts.loadAgent(call.agentId);
+        opts.metrics?.setupStage.observe(
+          { stage: 'agent' },
+          (performance.now() - lookupStart) / 1_000,
+        );
       } catch (err) {
         callLog.error({ err }, 'agent lookup failed');
         released();
@@ -302,6 +314,18 @@ export async function mediaStreamRoutes(
             if (m.event === 'media' && socket.bufferedAmount > maxBuffered) return false;
             socket.send(wire(m));
             return true;
+          },
+          batch: (sends) => {
+            // `ws` exposes no batching; corking its TCP socket (which `ws` itself does around
+            // each frame) makes a delta's frames and marks leave in one write.
+            const raw = (socket as unknown as { _socket?: Socket | null })._socket;
+            if (!raw) return sends();
+            raw.cork();
+            try {
+              sends();
+            } finally {
+              raw.uncork();
+            }
           },
           close: (code, reason) => {
             if (socket.readyState === socket.OPEN) socket.close(code, reason);
