@@ -20,15 +20,21 @@ export function offered(run: LoadRunResult): boolean {
   return rate !== null && rate >= MIN_OFFERED_RATE;
 }
 
-/** Why the sweep should not go on after `run`; null to go on. */
-export function stopReason(run: LoadRunResult): string | null {
+/**
+ * Why the sweep should not go on after `run` (`previous`: the run before it); null to go on.
+ * One failed level does not stop it: a single stall (a major GC, another process on the core)
+ * can make one delta late at any N, and the sweep is after the largest N that holds. Two
+ * failures in a row with the generator keeping pace do.
+ */
+export function stopReason(run: LoadRunResult, previous?: LoadRunResult): string | null {
   const n = run.settings.calls;
   const rate = run.generator.callerFrameRate;
   if (!offered(run) && rate !== null) {
     return `at N=${n} the load generator sent only ${(rate * 100).toFixed(0)} % of real-time caller frames: larger N would measure the generator`;
   }
-  if (!run.criteria.pass && !run.generator.limited) {
-    return `N=${n} failed the criteria with the generator keeping pace`;
+  const failedOnItsOwn = (r: LoadRunResult) => !r.criteria.pass && !r.generator.limited;
+  if (failedOnItsOwn(run) && previous && failedOnItsOwn(previous)) {
+    return `N=${previous.settings.calls} and N=${n} failed the criteria with the generator keeping pace`;
   }
   if (run.calls.bridged < run.calls.placed) {
     return `at N=${n} only ${run.calls.bridged} of ${run.calls.placed} calls were bridged`;
@@ -60,7 +66,7 @@ export async function runSweep(stack: BenchStack, opts: SweepOptions): Promise<S
       break;
     }
     runs.push(run);
-    const reason = stopReason(run);
+    const reason = stopReason(run, runs.at(-2));
     if (reason !== null && i < levels.length - 1) {
       stoppedBecause = reason;
       break;
