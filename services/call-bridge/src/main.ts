@@ -9,11 +9,15 @@ import { readPackageVersion, runService } from '@app/platform';
 import { agentSessionLoader } from './adapters/agent-sessions.js';
 import { callEventPublisher } from './adapters/call-events.js';
 import { callOwnership } from './adapters/call-ownership.js';
-import { openAIRealtime } from './adapters/openai-realtime.js';
+import { openAIRealtime, realtimeEndpoint } from './adapters/openai-realtime.js';
+import { openAISideband } from './adapters/openai-sideband.js';
+import { openAISipCalls } from './adapters/openai-sip-calls.js';
 import { twilioCalls } from './adapters/twilio-calls.js';
 import { loadConfig } from './config.js';
 import { LiveCalls } from './domain/live-calls.js';
 import { startOwnerSweeper } from './handlers/owner-sweeper.js';
+import { serveSipOffers } from './handlers/sip-offers.js';
+import type { CallWiring } from './launch-call.js';
 import { createBridgeMetrics } from './metrics.js';
 import { mediaStreamRoutes } from './routes/media-stream.js';
 
@@ -30,7 +34,19 @@ await runService({
       ctx.log.info(result, 'calls drained');
     });
     const { OPENAI_API_KEY: apiKey } = ctx.config;
-    if (!apiKey) ctx.log.warn('OPENAI_API_KEY is not set: media streams will be refused');
+    if (!apiKey) {
+      ctx.log.warn(
+        'OPENAI_API_KEY is not set: media streams will be refused, SIP offers not served',
+      );
+    }
+    const connection = {
+      apiKey: apiKey ?? '',
+      baseURL: ctx.config.OPENAI_BASE_URL,
+      realtimeUrl: ctx.config.OPENAI_REALTIME_URL,
+      ca: ctx.config.OPENAI_REALTIME_CA,
+      maxReconnects: ctx.config.REALTIME_MAX_RECONNECTS,
+    };
+    const endpoint = apiKey ? realtimeEndpoint(connection) : null;
     const owners = await CallOwners.open(ctx.nc, ctx.names, ctx.log);
     const sweeper = startOwnerSweeper({
       prisma,
@@ -48,30 +64,14 @@ await runService({
       );
     }
     ctx.onClose('owner-sweeper', async () => sweeper.stop());
-    await ctx.app.register(mediaStreamRoutes, {
-      calls,
-      streamTokenSecret: ctx.config.STREAM_TOKEN_SECRET,
-      openRealtime: apiKey
-        ? openAIRealtime({
-            apiKey,
-            baseURL: ctx.config.OPENAI_BASE_URL,
-            realtimeUrl: ctx.config.OPENAI_REALTIME_URL,
-            ca: ctx.config.OPENAI_REALTIME_CA,
-            maxReconnects: ctx.config.REALTIME_MAX_RECONNECTS,
-          })
-        : null,
-      twilioCalls:
-        accountSid && authToken
-          ? twilioCalls({ accountSid, authToken, apiBaseUrl: ctx.config.TWILIO_API_BASE_URL })
-          : null,
-      apologyText: ctx.config.PROVIDER_FAILURE_MESSAGE,
+    // What every call shares, whichever path it came by.
+    const wiring: CallWiring = {
+      publish: callEventPublisher(jetstream(ctx.nc), ctx.names),
+      metrics: createBridgeMetrics(ctx.registry),
       recovery: {
         reconnectTimeoutMs: ctx.config.REALTIME_RECONNECT_TIMEOUT_MS,
         responseRetries: ctx.config.REALTIME_RESPONSE_RETRIES,
       },
-      loadAgent: agentSessionLoader(prisma),
-      publish: callEventPublisher(jetstream(ctx.nc), ctx.names),
-      metrics: createBridgeMetrics(ctx.registry),
       onCallLive: callOwnership({
         nc: ctx.nc,
         names: ctx.names,
@@ -80,6 +80,37 @@ await runService({
         heartbeatMs: ctx.config.CALL_OWNER_HEARTBEAT_MS,
         log: ctx.log.child({ component: 'call-ownership' }),
       }),
+    };
+    const loadAgent = agentSessionLoader(prisma);
+    if (endpoint) {
+      const offers = serveSipOffers({
+        ...wiring,
+        nc: ctx.nc,
+        names: ctx.names,
+        pod: ctx.config.POD_NAME,
+        calls,
+        owners,
+        loadAgent,
+        sipCalls: openAISipCalls(endpoint.client),
+        openSideband: openAISideband(endpoint, {
+          maxReconnects: ctx.config.REALTIME_MAX_RECONNECTS,
+        }),
+        log: ctx.log.child({ component: 'sip-offers' }),
+      });
+      // Stop taking offers first; calls already taken drain with the rest.
+      ctx.onDrain('sip-offers', async () => offers.unsubscribe());
+    }
+    await ctx.app.register(mediaStreamRoutes, {
+      ...wiring,
+      calls,
+      streamTokenSecret: ctx.config.STREAM_TOKEN_SECRET,
+      openRealtime: endpoint ? openAIRealtime(connection, endpoint) : null,
+      twilioCalls:
+        accountSid && authToken
+          ? twilioCalls({ accountSid, authToken, apiBaseUrl: ctx.config.TWILIO_API_BASE_URL })
+          : null,
+      apologyText: ctx.config.PROVIDER_FAILURE_MESSAGE,
+      loadAgent,
     });
   },
 });

@@ -43,14 +43,17 @@ function harness(overrides: Partial<CallSessionDeps> = {}, opts: { open?: boolea
   };
   const session = new CallSession({
     callId: 'call-1',
-    streamSid: 'MZ1',
-    twilio: {
-      send: (m) => {
-        if (!twilioAccepts && m.event === 'media') return false;
-        toTwilio.push(m);
-        return true;
+    media: {
+      kind: 'twilio',
+      streamSid: 'MZ1',
+      twilio: {
+        send: (m) => {
+          if (!twilioAccepts && m.event === 'media') return false;
+          toTwilio.push(m);
+          return true;
+        },
+        close: (code, reason) => twilioClosed.push({ code, reason }),
       },
-      close: (code, reason) => twilioClosed.push({ code, reason }),
     },
     openRealtime: (h) => {
       handlers = h;
@@ -384,5 +387,97 @@ describe('CallSession - provider faults', () => {
     expect(vi.getTimerCount()).toBe(1);
     g.session.end('caller-hangup');
     expect(vi.getTimerCount()).toBe(0);
+  });
+});
+
+/** A SIP call: the provider carries the audio; the session holds only the sideband. */
+function sipHarness() {
+  const toOpenAI: RealtimeCall[] = [];
+  const events: SessionEvent[] = [];
+  const hangUps: string[] = [];
+  const ended: string[] = [];
+  let now = 1_000;
+  let handlers: RealtimeHandlers | undefined;
+  const session = new CallSession({
+    callId: 'call-sip',
+    media: { kind: 'provider', hangUp: (reason) => hangUps.push(reason) },
+    openRealtime: (h) => {
+      handlers = h;
+      return {
+        sendAudio: () => false,
+        truncate: (itemId, audioEndMs) => toOpenAI.push({ op: 'truncate', itemId, audioEndMs }),
+        createResponse: (instructions) =>
+          toOpenAI.push(instructions ? { op: 'respond', instructions } : { op: 'respond' }),
+        restore: (history) => toOpenAI.push({ op: 'restore', history: [...history] }),
+        inject: (text, role) => toOpenAI.push({ op: 'inject', text, role }),
+        close: () => toOpenAI.push({ op: 'close' }),
+      };
+    },
+    emit: (e) => events.push(e),
+    now: () => now,
+    onEnded: (reason) => ended.push(reason),
+  });
+  session.start();
+  return {
+    session,
+    provider: () => handlers!,
+    toOpenAI,
+    events,
+    hangUps,
+    ended,
+    advance: (ms: number) => (now += ms),
+  };
+}
+
+describe('CallSession - SIP (the provider carries the audio)', () => {
+  it('greets, publishes transcripts, and leaves audio and barge-in to the provider', () => {
+    const h = sipHarness();
+    h.session.opened();
+    expect(h.toOpenAI).toEqual([{ op: 'respond' }]);
+    h.session.responseCreated();
+    h.advance(300);
+    h.session.audioDelta('item_1', frame(800), 1_300);
+    h.session.speechStarted();
+    // No truncate: OpenAI knows what it played over SIP.
+    expect(h.toOpenAI).toEqual([{ op: 'respond' }]);
+    h.session.callerTranscript('item_c', 'Hi.');
+    h.session.agentTranscript('item_1', 'Hello there.');
+    h.session.end('agent-hangup');
+    expect(h.hangUps).toEqual(['agent-hangup']);
+    expect(types(h.events)).toEqual(['answered', 'transcript', 'transcript', 'ended']);
+    expect(h.events.at(-1)?.data).toMatchObject({
+      reason: 'agent-hangup',
+      metrics: { firstAudioMs: 300, bargeIns: 1, framesOut: 0 },
+    });
+  });
+
+  it('the caller hanging up ends the call without a hangup of ours', () => {
+    const h = sipHarness();
+    h.session.opened();
+    h.provider().hungUp();
+    expect(h.ended).toEqual(['caller-hangup']);
+    expect(h.hangUps).toEqual([]);
+    expect(h.toOpenAI.at(-1)).toEqual({ op: 'close' });
+  });
+
+  it('a dropped sideband is reconnected without asking for an answer the provider gives anyway', () => {
+    const h = sipHarness();
+    h.session.opened();
+    h.session.callerCommitted('item_c');
+    h.session.callerTranscript('item_c', 'Are you there?');
+    h.provider().interrupted(1006);
+    h.provider().restored();
+    expect(h.toOpenAI.filter((c) => c.op === 'respond')).toHaveLength(1); // the greeting only
+    expect(h.session.inject('note', 'system')).toBe(true);
+    h.session.end('completed');
+    expect(h.events.at(-1)?.data).toMatchObject({ metrics: { recoveries: 1 } });
+  });
+
+  it('a sideband lost for good hangs the SIP call up: provider-error', () => {
+    const h = sipHarness();
+    h.session.opened();
+    h.provider().lost(1011, 'gone');
+    expect(h.hangUps).toEqual(['provider-error']);
+    expect(h.ended).toEqual(['provider-error']);
   });
 });

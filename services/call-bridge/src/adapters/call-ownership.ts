@@ -3,8 +3,9 @@
  * call"): the pod holding the media socket writes `call-owners[callId] = { pod, since }` and
  * re-puts it every `heartbeatMs` (the bucket's TTL drops it if the pod dies; nats-server 2.9 has
  * no per-key TTL, so the heartbeat refreshes the whole entry), answers
- * `call-control.<callId>` (hangup, inject; transfer comes with the handoff issue), and removes
- * both when the call ends.
+ * `call-control.<callId>` (hangup, inject, and transfer where the transport has it: SIP `refer`),
+ * and removes both when the call ends. A SIP call is claimed before it is accepted (the claim
+ * decides which pod takes it); the claim here then finds its own entry and keeps it.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -16,7 +17,7 @@ import {
   type Names,
 } from '@app/contracts';
 
-import type { LiveCallControl } from '../routes/media-stream.js';
+import type { LiveCallControl } from '../launch-call.js';
 
 export interface OwnershipDeps {
   nc: NatsConnection;
@@ -32,13 +33,15 @@ export interface OwnershipDeps {
 /** Builds the media route's `onCallLive`: claim, heartbeat and control, undone at call end. */
 export function callOwnership(deps: OwnershipDeps): (call: LiveCallControl) => () => void {
   return (call) => {
-    const owner = callOwner({ pod: deps.pod, transport: 'media-streams', since: new Date() });
+    const owner = callOwner({ pod: deps.pod, transport: call.transport, since: new Date() });
     const log = { callId: call.callId, pod: deps.pod };
     void deps.owners.claim(call.callId, owner).then(
-      (claimed) => {
-        if (!claimed) deps.log.warn(log, 'call already owned by another pod; taking it over');
-        if (!claimed) return deps.owners.put(call.callId, owner);
-        return undefined;
+      async (claimed) => {
+        if (claimed) return;
+        const current = await deps.owners.get(call.callId);
+        if (current?.pod === deps.pod) return;
+        deps.log.warn(log, 'call already owned by another pod; taking it over');
+        await deps.owners.put(call.callId, owner);
       },
       (err: unknown) => deps.log.error({ ...log, err }, 'call owner not written'),
     );
@@ -57,7 +60,7 @@ export function callOwnership(deps: OwnershipDeps): (call: LiveCallControl) => (
       // Only the owning pod subscribes: no queue group is needed, none is wanted.
       queue: null,
       logger: deps.log,
-      handler: (request) => {
+      handler: async (request) => {
         const command = request.data;
         if (command.action === 'hangup') {
           call.hangup('agent-hangup');
@@ -68,9 +71,13 @@ export function callOwnership(deps: OwnershipDeps): (call: LiveCallControl) => (
             ? { ok: true }
             : { ok: false, error: { code: 'CALL_NOT_LIVE', message: 'the call has ended' } };
         }
+        if (call.transfer) return call.transfer(command.target, command.mode);
         return {
           ok: false,
-          error: { code: 'NOT_SUPPORTED', message: 'transfers are not supported yet' },
+          error: {
+            code: 'NOT_SUPPORTED',
+            message: `transfers of ${call.transport} calls are not supported yet`,
+          },
         };
       },
     });

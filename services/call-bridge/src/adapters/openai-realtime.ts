@@ -107,35 +107,110 @@ export function historyEvents(history: readonly HistoryItem[]): Array<Record<str
   }));
 }
 
-/** Builds the {@link OpenRealtime} of a deployment; one OpenAI client for all calls. */
-export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
+/** What every OpenAI socket of a deployment shares: one client, one TLS context, one URL. */
+export interface RealtimeEndpoint {
+  client: OpenAI;
+  /** `ws` options for the socket (the extra CA), if any. */
+  socketOptions: ClientOptions | undefined;
+  /** A custom `wss:` URL with `query` set (OPENAI_REALTIME_URL); undefined: the SDK's own. */
+  url(query: Record<string, string>): (() => URL) | undefined;
+}
+
+export function realtimeEndpoint(conn: RealtimeConnection): RealtimeEndpoint {
   const client = new OpenAI({
     apiKey: conn.apiKey,
     ...(conn.baseURL ? { baseURL: conn.baseURL } : {}),
   });
-  const maxReconnects = conn.maxReconnects ?? 3;
-  const maxBufferedBytes = conn.maxBufferedBytes ?? 256 * 1024;
   // One TLS context for every call: given only `ca`, Node would parse the certificate into a
   // new context per connection (a profile under load showed ~1.5 ms of set-up CPU each).
   // `ws` hands its options to tls.connect, which takes `secureContext`; ws's own type omits it.
-  const tlsOptions = conn.ca
+  const socketOptions = conn.ca
     ? ({ secureContext: createSecureContext({ ca: conn.ca }) } as ClientOptions)
     : undefined;
+  const realtimeUrl = conn.realtimeUrl;
+  return {
+    client,
+    socketOptions,
+    url: (query) =>
+      realtimeUrl
+        ? () => {
+            const url = new URL(realtimeUrl);
+            for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+            return url;
+          }
+        : undefined,
+  };
+}
+
+/**
+ * Routes a Realtime socket's server events to the call session's handlers: the same for a model
+ * session (Media Streams) and a SIP call's sideband. `receivedAt` is the receipt time of the
+ * frame being dispatched.
+ */
+export function routeServerEvents(
+  rt: OpenAIRealtimeWS,
+  handlers: RealtimeHandlers,
+  receivedAt: () => number,
+): void {
+  rt.on('error', (err) => {
+    if (err.error) {
+      handlers.providerError({
+        code: err.error.code ?? err.error.type,
+        type: err.error.type,
+        message: err.error.message,
+      });
+      return;
+    }
+    // A client-side failure. An unparseable server frame is skipped and reported; a send on a
+    // closing socket or a TLS/handshake failure is followed by the socket's close, and
+    // reconnecting (or giving up) is what decides the call.
+    if (err.message.startsWith('could not parse')) handlers.malformed(err.message);
+  });
+  rt.on('response.output_audio.delta', (e) =>
+    handlers.audioDelta(e.item_id, e.delta, receivedAt()),
+  );
+  rt.on('response.output_audio.done', (e) => handlers.audioDone(e.item_id));
+  rt.on('input_audio_buffer.speech_started', () => handlers.speechStarted());
+  rt.on('input_audio_buffer.committed', (e) => handlers.callerCommitted(e.item_id));
+  rt.on('response.created', () => handlers.responseCreated());
+  rt.on('response.done', (e) => handlers.responseDone(e.response.status ?? 'completed'));
+  rt.on('conversation.item.input_audio_transcription.completed', (e) =>
+    handlers.callerTranscript(e.item_id, e.transcript),
+  );
+  rt.on('response.output_audio_transcript.done', (e) =>
+    handlers.agentTranscript(e.item_id, e.transcript),
+  );
+}
+
+/** `conversation.item.create` of a message, then `response.create`: call-control `inject`. */
+export function injectEvents(
+  text: string,
+  role: 'system' | 'user',
+): Array<Record<string, unknown>> {
+  return [
+    {
+      type: 'conversation.item.create',
+      item: { type: 'message', role, content: [{ type: 'input_text', text }] },
+    },
+    { type: 'response.create' },
+  ];
+}
+
+/** Builds the {@link OpenRealtime} of a deployment; one OpenAI client for all calls. */
+export function openAIRealtime(
+  conn: RealtimeConnection,
+  endpoint: RealtimeEndpoint = realtimeEndpoint(conn),
+): OpenRealtime {
+  const { client, socketOptions } = endpoint;
+  const maxReconnects = conn.maxReconnects ?? 3;
+  const maxBufferedBytes = conn.maxBufferedBytes ?? 256 * 1024;
   return (agent, handlers) => {
-    const realtimeUrl = conn.realtimeUrl;
+    const buildRealtimeURL = endpoint.url({ model: agent.model });
     const rt = new OpenAIRealtimeWS(
       {
         model: agent.model,
-        ...(realtimeUrl
-          ? {
-              buildRealtimeURL: () => {
-                const url = new URL(realtimeUrl);
-                url.searchParams.set('model', agent.model);
-                return url;
-              },
-            }
-          : {}),
-        ...(tlsOptions ? { options: tlsOptions } : {}),
+        ...(buildRealtimeURL ? { buildRealtimeURL } : {}),
+        ...(socketOptions ? { options: socketOptions } : {}),
         ...(maxReconnects > 0
           ? {
               reconnect: true,
@@ -192,34 +267,7 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
     if (maxReconnects > 0) rt.on('close', (code, reason) => lost(code, reason));
     else rt.socket.on('close', (code, reason) => lost(code, String(reason)));
 
-    rt.on('error', (err) => {
-      if (err.error) {
-        handlers.providerError({
-          code: err.error.code ?? err.error.type,
-          type: err.error.type,
-          message: err.error.message,
-        });
-        return;
-      }
-      // A client-side failure. An unparseable server frame is skipped and reported; a send on a
-      // closing socket or a TLS/handshake failure is followed by the socket's close, and the
-      // SDK's recovery (or its giving up) is what decides the call.
-      if (err.message.startsWith('could not parse')) handlers.malformed(err.message);
-    });
-    rt.on('response.output_audio.delta', (e) =>
-      handlers.audioDelta(e.item_id, e.delta, receivedAt),
-    );
-    rt.on('response.output_audio.done', (e) => handlers.audioDone(e.item_id));
-    rt.on('input_audio_buffer.speech_started', () => handlers.speechStarted());
-    rt.on('input_audio_buffer.committed', (e) => handlers.callerCommitted(e.item_id));
-    rt.on('response.created', () => handlers.responseCreated());
-    rt.on('response.done', (e) => handlers.responseDone(e.response.status ?? 'completed'));
-    rt.on('conversation.item.input_audio_transcription.completed', (e) =>
-      handlers.callerTranscript(e.item_id, e.transcript),
-    );
-    rt.on('response.output_audio_transcript.done', (e) =>
-      handlers.agentTranscript(e.item_id, e.transcript),
-    );
+    routeServerEvents(rt, handlers, () => receivedAt);
 
     return {
       sendAudio: (payload) => {
@@ -244,13 +292,7 @@ export function openAIRealtime(conn: RealtimeConnection): OpenRealtime {
         for (const event of historyEvents(history)) send(event);
       },
       inject: (text, role) => {
-        // A message added to the live conversation, then a response so the agent acts on it
-        // (openai-realtime.md: conversation.item.create, response.create).
-        send({
-          type: 'conversation.item.create',
-          item: { type: 'message', role, content: [{ type: 'input_text', text }] },
-        });
-        send({ type: 'response.create' });
+        for (const event of injectEvents(text, role)) send(event);
       },
       close: () => {
         if (closedByUs) return;

@@ -1,9 +1,14 @@
 /**
- * One live call: Twilio's leg on one side, a voice-model session on the other (ARCHITECTURE.md
- * "Media Streams"). Audio passes through as base64 µ-law both ways (no transcoding); on
- * `speech_started` the caller barges in: Twilio `clear` at once (the server cancels the
- * response itself, `interrupt_response`), and the assistant item is truncated at what was heard
- * (marks, see {@link AgentAudioOut}).
+ * One live call: the caller on one side, a voice-model session on the other. Both inbound paths
+ * (ARCHITECTURE.md) run through this one class, so transcripts, events, response retries,
+ * recovery, control and (later) tools behave the same whichever way the audio travels:
+ *
+ * - Media Streams: the bridge carries the audio. It passes through as base64 µ-law both ways
+ *   (no transcoding); on `speech_started` the caller barges in: Twilio `clear` at once (the
+ *   server cancels the response itself, `interrupt_response`), and the assistant item is
+ *   truncated at what was heard (marks, see {@link AgentAudioOut}).
+ * - SIP: OpenAI carries the audio over SIP/RTP and handles barge-in itself; the bridge holds the
+ *   sideband socket (openai-realtime.md 6.5), and ending the call is a REST hangup.
  *
  * Provider faults (issue 4): a dropped provider socket is reconnected by the adapter, and the
  * session restores the new provider session (config and conversation so far) and answers if an
@@ -72,10 +77,19 @@ export interface RecoveryPolicy {
   retryDelayMs: number;
 }
 
+/** How the caller's audio reaches the model. */
+export type CallMedia =
+  /** Twilio Media Streams: the bridge forwards the audio both ways. */
+  | { kind: 'twilio'; streamSid: string; twilio: TwilioLeg }
+  /**
+   * SIP: the provider carries the audio. `hangUp` ends the call at the provider when the end
+   * comes from our side (control, drain, failure); it must not throw.
+   */
+  | { kind: 'provider'; hangUp: (reason: CallEndReason) => void };
+
 export interface CallSessionDeps {
   callId: string;
-  streamSid: string;
-  twilio: TwilioLeg;
+  media: CallMedia;
   /** Opens the provider leg; the session passes the handlers it wants called. */
   openRealtime: (handlers: RealtimeHandlers) => RealtimeLeg;
   /** Emits one call event; must not throw (publishing failures are the sink's to log). */
@@ -122,7 +136,10 @@ export class CallSession implements RealtimeHandlers {
   readonly #deps: CallSessionDeps;
   readonly #now: () => number;
   readonly #policy: RecoveryPolicy;
-  readonly #out: AgentAudioOut;
+  /** Agent audio on its way to Twilio; null when the provider carries the audio (SIP). */
+  readonly #out: AgentAudioOut | null;
+  /** The provider ended the call itself (SIP caller hung up): nothing to hang up. */
+  #providerEnded = false;
   readonly #log = new ConversationLog();
   readonly #startedAt: number;
   #state: State = 'connecting';
@@ -160,14 +177,18 @@ export class CallSession implements RealtimeHandlers {
       ...deps.recovery,
     };
     this.#startedAt = this.#now();
-    this.#out = new AgentAudioOut(deps.twilio, deps.streamSid, {
-      sent: (receivedAt) => {
-        this.#counts.framesOut += 1;
-        this.#firstAudioMs ??= Math.round(this.#now() - this.#startedAt);
-        this.#deps.observer?.frameForwarded?.('openai-to-caller', this.#now() - receivedAt);
-      },
-      dropped: () => this.#dropped('openai-to-caller'),
-    });
+    const media = deps.media;
+    this.#out =
+      media.kind === 'twilio'
+        ? new AgentAudioOut(media.twilio, media.streamSid, {
+            sent: (receivedAt) => {
+              this.#counts.framesOut += 1;
+              this.#firstAudioMs ??= Math.round(this.#now() - this.#startedAt);
+              this.#deps.observer?.frameForwarded?.('openai-to-caller', this.#now() - receivedAt);
+            },
+            dropped: () => this.#dropped('openai-to-caller'),
+          })
+        : null;
   }
 
   get ended(): boolean {
@@ -205,7 +226,7 @@ export class CallSession implements RealtimeHandlers {
   }
 
   markEchoed(name: string): void {
-    this.#out.clock.echoed(name, this.#now());
+    this.#out?.clock.echoed(name, this.#now());
   }
 
   // --- provider → bridge (RealtimeHandlers) ---
@@ -220,11 +241,13 @@ export class CallSession implements RealtimeHandlers {
   audioDelta(itemId: string, delta: string, receivedAt: number): void {
     if (this.#state !== 'live') return;
     this.#log.opened(itemId, 'agent');
-    this.#out.delta(itemId, delta, receivedAt);
+    if (this.#out) this.#out.delta(itemId, delta, receivedAt);
+    // The provider plays it itself (SIP): its first delta is as near to first audio as we see.
+    else this.#firstAudioMs ??= Math.round(this.#now() - this.#startedAt);
   }
 
   audioDone(itemId: string): void {
-    if (this.#state === 'live') this.#out.done(itemId);
+    if (this.#state === 'live') this.#out?.done(itemId);
   }
 
   responseCreated(): void {
@@ -254,8 +277,15 @@ export class CallSession implements RealtimeHandlers {
   speechStarted(): void {
     if (this.#state !== 'live') return;
     const t0 = this.#now();
-    if (!this.#out.clock.playing && !this.#responseActive) return;
-    const cut = this.#out.clear(t0);
+    const out = this.#out;
+    if (!out) {
+      // SIP: the provider stops its own audio and truncates what the caller did not hear.
+      if (this.#responseActive) this.#counts.bargeIns += 1;
+      this.#responseActive = false;
+      return;
+    }
+    if (!out.clock.playing && !this.#responseActive) return;
+    const cut = out.clear(t0);
     const reaction = Math.max(0, this.#now() - t0);
     const reactionMs = Math.round(reaction);
     // The session config sets `interrupt_response`, so the server has already cancelled the
@@ -322,9 +352,12 @@ export class CallSession implements RealtimeHandlers {
     // The cut answer is given again in full by the new session; what Twilio still holds of it
     // would only be heard twice. A first connection that never opened still owes the greeting.
     this.#greetPending = !wasLive;
-    this.#owedAnswer = wasLive && (this.#responseActive || this.#log.callerSpokeLast);
+    // Over SIP only the control socket dropped: the provider's session and audio went on, and
+    // it answers by itself; asking again would answer twice.
+    this.#owedAnswer =
+      this.#out !== null && wasLive && (this.#responseActive || this.#log.callerSpokeLast);
     this.#responseActive = false;
-    this.#out.clear(this.#now());
+    this.#out?.clear(this.#now());
     this.#deps.emit({
       event: 'error',
       data: {
@@ -355,6 +388,12 @@ export class CallSession implements RealtimeHandlers {
     this.#goLive();
   }
 
+  hungUp(): void {
+    if (this.#state === 'ended') return;
+    this.#providerEnded = true;
+    this.end('caller-hangup');
+  }
+
   lost(code: number, reason: string): void {
     this.#fail('realtime_lost', `the provider connection closed (${code} ${reason})`);
   }
@@ -382,7 +421,10 @@ export class CallSession implements RealtimeHandlers {
     this.#held = [];
     this.#realtime?.close();
     const abnormal = final === 'error' || final === 'provider-error';
-    this.#deps.twilio.close(abnormal ? 1011 : 1000, abnormal ? 'bridge error' : 'call ended');
+    const media = this.#deps.media;
+    if (media.kind === 'twilio') {
+      media.twilio.close(abnormal ? 1011 : 1000, abnormal ? 'bridge error' : 'call ended');
+    } else if (!this.#providerEnded) media.hangUp(final);
     const metrics: Record<string, number> = { ...this.#counts };
     if (this.#setupMs !== undefined) metrics.setupMs = this.#setupMs;
     if (this.#firstAudioMs !== undefined) metrics.firstAudioMs = this.#firstAudioMs;
@@ -427,7 +469,7 @@ export class CallSession implements RealtimeHandlers {
     this.#state = 'failing';
     this.#clearTimer();
     this.#held = [];
-    this.#out.clear(this.#now());
+    this.#out?.clear(this.#now());
     this.#realtime?.close();
     this.#deps.emit({
       event: 'error',

@@ -41,6 +41,11 @@ export class LiveCalls {
     return this.#limit;
   }
 
+  /** True once draining started: the pod takes no new call, however many it holds. */
+  get draining(): boolean {
+    return !this.#accepting;
+  }
+
   /** False once draining started or the pod is full. */
   get canAccept(): boolean {
     return this.#accepting && this.#calls.size < this.#limit;

@@ -61,4 +61,9 @@ export interface RealtimeHandlers {
   restored(): void;
   /** The connection is gone for good (recovery exhausted or refused). */
   lost(code: number, reason: string): void;
+  /**
+   * The provider ended the call itself: over SIP the caller hung up (or the call was torn down),
+   * and the sideband closed normally. Never called for a Media Streams leg.
+   */
+  hungUp(): void;
 }

@@ -22,30 +22,23 @@ import type { AgentSession, OpenRealtime } from '../adapters/openai-realtime.js'
 import type { TwilioCalls } from '../adapters/twilio-calls.js';
 import { BASE64, twilioWire } from '../adapters/twilio-wire.js';
 import { DEFAULT_APOLOGY } from '../domain/apology.js';
-import {
-  CallSession,
-  type RecoveryPolicy,
-  type SessionEvent,
-  type TwilioOutbound,
-} from '../domain/call-session.js';
+import type { CallSession, TwilioOutbound } from '../domain/call-session.js';
 import type { LiveCalls } from '../domain/live-calls.js';
-import { metricsObserver, type BridgeMetrics } from '../metrics.js';
+import { launchCall, type CallWiring } from '../launch-call.js';
+import type { BridgeMetrics } from '../metrics.js';
 
-export interface MediaStreamOptions {
+/** Publishing, metrics, recovery and ownership come from {@link CallWiring}, as for SIP calls. */
+export interface MediaStreamOptions extends CallWiring {
   calls: LiveCalls;
   streamTokenSecret: string;
   /** Null when OPENAI_API_KEY is unset: every stream is refused. */
   openRealtime: OpenRealtime | null;
   /** The agent's session settings; null when there is no such agent. */
   loadAgent: (agentId: string) => Promise<AgentSession | null>;
-  /** Publishes one call event (`calls.<callId>.<event>`); failures are logged by the caller. */
-  publish: (callId: string, event: SessionEvent) => Promise<void>;
-  metrics?: BridgeMetrics;
   /** Twilio's REST API for the apology when the provider is lost; null: the stream just closes. */
   twilioCalls?: TwilioCalls | null;
   /** What the caller hears when the call cannot go on. */
   apologyText?: string;
-  recovery?: Partial<RecoveryPolicy>;
   /**
    * Agent audio waiting in a Twilio socket's send buffer beyond this many bytes is dropped, not
    * queued. @defaultValue 524 288 (~20 s of audio as Media Streams JSON)
@@ -53,18 +46,6 @@ export interface MediaStreamOptions {
   maxTwilioBufferedBytes?: number;
   /** ms clock, for token expiry. @defaultValue Date.now */
   nowMs?: () => number;
-  /**
-   * Called when a call is bridged, with what others may do to it (call-control); returns the
-   * cleanup run when the call ends (ownership release, control subscription).
-   */
-  onCallLive?: (call: LiveCallControl) => () => void;
-}
-
-/** What the rest of the bridge may do to a live call. */
-export interface LiveCallControl {
-  callId: string;
-  hangup(reason: CallEndReason): void;
-  inject(text: string, role: 'system' | 'user'): boolean;
 }
 
 const startSchema = z.object({
@@ -280,23 +261,16 @@ export async function mediaStreamRoutes(
         released();
         return refuse(1008, 'unknown agent', { callId: id, agentId: call.agentId });
       }
-      const emit = (event: SessionEvent) => {
-        opts.publish(id, event).catch((err: unknown) => {
-          callLog.error({ err, event: event.event }, 'call event not published');
-        });
-      };
       const twilioCalls = opts.twilioCalls;
       const { callSid } = call;
       const apologyText = opts.apologyText ?? DEFAULT_APOLOGY;
-      let cleanup: (() => void) | null = null;
-      const bound = agent;
       const wire = twilioWire(call.streamSid);
-      const s = new CallSession({
+      const s = launchCall(opts, {
         callId: id,
-        streamSid: call.streamSid,
-        emit,
-        openRealtime: (handlers) => call.openRealtime(bound, handlers),
-        greeting: { first: bound.greetFirst ?? true, instructions: bound.greeting ?? null },
+        transport: 'media-streams',
+        agent,
+        log: callLog,
+        openRealtime: (handlers) => call.openRealtime(agent, handlers),
         apologize:
           twilioCalls && callSid
             ? () =>
@@ -304,50 +278,43 @@ export async function mediaStreamRoutes(
                   callLog.error({ err }, 'apology not delivered: Twilio refused the call update');
                 })
             : null,
-        ...(opts.recovery ? { recovery: opts.recovery } : {}),
-        ...(call.setupStartMs !== undefined ? { setupStartMs: call.setupStartMs } : {}),
-        ...(opts.metrics ? { observer: metricsObserver(opts.metrics) } : {}),
-        twilio: {
-          send: (m: TwilioOutbound) => {
-            if (socket.readyState !== socket.OPEN) return false;
-            // Back-pressure: a caller's socket that stopped draining does not grow our memory.
-            if (m.event === 'media' && socket.bufferedAmount > maxBuffered) return false;
-            socket.send(wire(m));
-            return true;
-          },
-          batch: (sends) => {
-            // `ws` exposes no batching; corking its TCP socket (which `ws` itself does around
-            // each frame) makes a delta's frames and marks leave in one write.
-            const raw = (socket as unknown as { _socket?: Socket | null })._socket;
-            if (!raw) return sends();
-            raw.cork();
-            try {
-              sends();
-            } finally {
-              raw.uncork();
-            }
-          },
-          close: (code, reason) => {
-            if (socket.readyState === socket.OPEN) socket.close(code, reason);
+        setupStartMs: call.setupStartMs,
+        media: {
+          kind: 'twilio',
+          streamSid: call.streamSid,
+          twilio: {
+            send: (m: TwilioOutbound) => {
+              if (socket.readyState !== socket.OPEN) return false;
+              // Back-pressure: a caller's socket that stopped draining does not grow our memory.
+              if (m.event === 'media' && socket.bufferedAmount > maxBuffered) return false;
+              socket.send(wire(m));
+              return true;
+            },
+            batch: (sends) => {
+              // `ws` exposes no batching; corking its TCP socket (which `ws` itself does around
+              // each frame) makes a delta's frames and marks leave in one write.
+              const raw = (socket as unknown as { _socket?: Socket | null })._socket;
+              if (!raw) return sends();
+              raw.cork();
+              try {
+                sends();
+              } finally {
+                raw.uncork();
+              }
+            },
+            close: (code, reason) => {
+              if (socket.readyState === socket.OPEN) socket.close(code, reason);
+            },
           },
         },
-        onEnded: (reason) => {
+        onEnded: () => {
           state = 'closed';
           released();
-          cleanup?.();
-          callLog.info({ reason }, 'call ended');
         },
       });
       session = s;
-      state = 'live';
-      s.start();
+      state = s.ended ? 'closed' : 'live';
       if (!twilioCalls) callLog.debug('no Twilio credentials: a provider failure just hangs up');
-      cleanup =
-        opts.onCallLive?.({
-          callId: id,
-          hangup: (reason) => s.end(reason),
-          inject: (text, role) => s.inject(text, role),
-        }) ?? null;
       callLog.info('call bridged');
       for (const payload of pending.splice(0)) s.callerAudio(payload);
     }

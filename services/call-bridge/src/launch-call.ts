@@ -1,0 +1,101 @@
+/**
+ * Starts a live call's {@link CallSession}, whichever way its audio travels (Media Streams
+ * route, SIP offer handler), and wires what every call has: its events published on
+ * `calls.<callId>.*`, metrics, ownership and control (`onCallLive`), and cleanup at the end.
+ * One place, so the two inbound paths cannot drift apart.
+ */
+import type { CallControlResult, CallEndReason } from '@app/contracts';
+
+import type { AgentSession } from './adapters/openai-realtime.js';
+import {
+  CallSession,
+  type CallMedia,
+  type RecoveryPolicy,
+  type SessionEvent,
+} from './domain/call-session.js';
+import type { RealtimeHandlers, RealtimeLeg } from './domain/realtime-leg.js';
+import { metricsObserver, type BridgeMetrics } from './metrics.js';
+
+/** The call's logger (pino or Fastify's). */
+export interface CallLog {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** What the rest of the bridge may do to a live call (call-control). */
+export interface LiveCallControl {
+  callId: string;
+  transport: 'media-streams' | 'sip';
+  hangup(reason: CallEndReason): void;
+  inject(text: string, role: 'system' | 'user'): boolean;
+  /** Hands the caller to `target` (E.164 or SIP URI); absent where transfers are not built. */
+  transfer?(target: string, mode: 'cold' | 'warm'): Promise<CallControlResult>;
+}
+
+/** The same for every call of a pod (from the service's wiring). */
+export interface CallWiring {
+  /** Publishes one call event (`calls.<callId>.<event>`); failures are logged here. */
+  publish: (callId: string, event: SessionEvent) => Promise<void>;
+  metrics?: BridgeMetrics | undefined;
+  recovery?: Partial<RecoveryPolicy> | undefined;
+  /**
+   * Called when a call is live, with what others may do to it; returns the cleanup run when the
+   * call ends (ownership release, control subscription).
+   */
+  onCallLive?: ((call: LiveCallControl) => () => void) | undefined;
+}
+
+/** One call's own parts. */
+export interface LaunchSpec {
+  callId: string;
+  transport: LiveCallControl['transport'];
+  agent: AgentSession;
+  media: CallMedia;
+  openRealtime: (handlers: RealtimeHandlers) => RealtimeLeg;
+  /** Tells the caller the call cannot go on (Twilio `<Say>`); null: just end it. */
+  apologize: (() => Promise<void>) | null;
+  /** Epoch ms when the call's first webhook arrived, for the set-up time. */
+  setupStartMs?: number | undefined;
+  transfer?: LiveCallControl['transfer'];
+  log: CallLog;
+  /** Transport cleanup (capacity, socket state), once, when the call ended. */
+  onEnded: (reason: CallEndReason) => void;
+}
+
+export function launchCall(wiring: CallWiring, spec: LaunchSpec): CallSession {
+  const { callId, log } = spec;
+  const emit = (event: SessionEvent) => {
+    wiring.publish(callId, event).catch((err: unknown) => {
+      log.error({ err, event: event.event }, 'call event not published');
+    });
+  };
+  let cleanup: (() => void) | null = null;
+  const session = new CallSession({
+    callId,
+    media: spec.media,
+    emit,
+    openRealtime: spec.openRealtime,
+    greeting: { first: spec.agent.greetFirst ?? true, instructions: spec.agent.greeting ?? null },
+    apologize: spec.apologize,
+    ...(wiring.recovery ? { recovery: wiring.recovery } : {}),
+    ...(spec.setupStartMs !== undefined ? { setupStartMs: spec.setupStartMs } : {}),
+    ...(wiring.metrics ? { observer: metricsObserver(wiring.metrics) } : {}),
+    onEnded: (reason) => {
+      spec.onEnded(reason);
+      cleanup?.();
+      log.info({ reason }, 'call ended');
+    },
+  });
+  session.start();
+  cleanup =
+    wiring.onCallLive?.({
+      callId,
+      transport: spec.transport,
+      hangup: (reason) => session.end(reason),
+      inject: (text, role) => session.inject(text, role),
+      ...(spec.transfer ? { transfer: spec.transfer } : {}),
+    }) ?? null;
+  // Ended while starting (the provider refused at once): release what onCallLive took.
+  if (session.ended) cleanup?.();
+  return session;
+}
