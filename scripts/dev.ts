@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createPrismaClient, migrate } from '@app/db';
-import { startSimulators, type Simulators } from '@app/sim';
+import { SIM_DEFAULTS, startSimulators, type Simulators } from '@app/sim';
 
 import { DEMO_PHONE_NUMBER, seed } from '../prisma/seed.js';
 import { startDevNats } from './dev/nats.js';
@@ -54,20 +54,38 @@ async function main(): Promise<void> {
 
   const { applied } = await migrate({ databaseUrl: db.url });
   say(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema up to date');
-  // A demo agent on the simulators' Media Streams number, so a call works out of the box.
-  const prisma = createPrismaClient({ databaseUrl: db.url, poolMax: 1 });
-  await seed(prisma).finally(() => prisma.$disconnect());
-  say(`demo agent answers ${DEMO_PHONE_NUMBER}`);
-
   // No provider credentials: run the simulators and point the services at them. With real
   // credentials set, nothing here changes the services' provider endpoints.
+  const useSims = !env.TWILIO_ACCOUNT_SID || !env.OPENAI_API_KEY;
+  // A demo agent on the simulators' Media Streams number, so a call works out of the box; with
+  // the simulators, on their SIP number too.
+  const prisma = createPrismaClient({ databaseUrl: db.url, poolMax: 1 });
+  try {
+    const { agentId } = await seed(prisma);
+    if (useSims) {
+      const e164 = SIM_DEFAULTS.numbers.sip;
+      await prisma.phoneNumber.upsert({
+        where: { e164 },
+        update: { agentId, transport: 'sip' },
+        create: { e164, agentId, transport: 'sip' },
+      });
+    }
+  } finally {
+    await prisma.$disconnect();
+  }
+  say(`demo agent answers ${DEMO_PHONE_NUMBER}`);
+
   let sims: Simulators | undefined;
   const providerEnv: Record<string, string> = {};
-  if (!env.TWILIO_ACCOUNT_SID || !env.OPENAI_API_KEY) {
+  if (useSims) {
     const simBase = Number(env.DEV_SIM_PORT_BASE ?? 3010);
+    const gateway = `http://127.0.0.1:${services[0]!.port}`;
     sims = await startSimulators({
       ports: { twilio: simBase, openai: simBase + 1, openaiTls: simBase + 2, control: simBase + 3 },
-      voiceUrl: `http://127.0.0.1:${services[0]!.port}/twilio/voice`,
+      voiceUrl: `${gateway}/twilio/voice`,
+      // SIP calls: the simulated OpenAI posts `realtime.call.incoming` to our gateway, signed
+      // with the OPENAI_WEBHOOK_SECRET below; the gateway offers them to the call-bridges.
+      webhookUrl: `${gateway}/openai/webhook`,
     });
     const { twilio, openai } = sims.credentials;
     Object.assign(providerEnv, {
@@ -139,6 +157,9 @@ async function main(): Promise<void> {
     say(`  openai simulator     ${sims.openaiHttpUrl}/v1  (${sims.openaiWssUrl})`);
     say(
       `  place a call         pnpm sim call --scenario barge-in --to ${DEMO_PHONE_NUMBER} --control ${sims.controlUrl}`,
+    );
+    say(
+      `  over SIP             pnpm sim call --scenario barge-in --to ${SIM_DEFAULTS.numbers.sip} --control ${sims.controlUrl}`,
     );
   }
   say('press Ctrl-C to stop');

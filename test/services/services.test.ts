@@ -28,7 +28,7 @@ describe('services - each starts against real NATS and PostgreSQL, serves health
     const names = createNames(prefix);
     for (const stream of [
       ...Object.values(names.streams).map((s) => s.name),
-      `KV_${names.kv.callOwners.name}`,
+      ...Object.values(names.kv).map((b) => `KV_${b.name}`),
     ]) {
       await jsm.streams.delete(stream).catch(() => undefined);
     }

@@ -142,7 +142,7 @@ describe('call-bridge - two processes share calls and survive the loss of one', 
     const jsm = await jetstreamManager(nc);
     for (const stream of [
       ...Object.values(names.streams).map((s) => s.name),
-      `KV_${names.kv.callOwners.name}`,
+      ...Object.values(names.kv).map((b) => `KV_${b.name}`),
     ]) {
       await jsm.streams.delete(stream).catch(() => undefined);
     }

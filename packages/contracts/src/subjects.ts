@@ -143,7 +143,14 @@ export interface Names {
     readonly callRequests: StreamSpec;
     readonly campaigns: StreamSpec;
   };
-  readonly kv: { readonly callOwners: KvBucketSpec };
+  readonly kv: {
+    readonly callOwners: KvBucketSpec;
+    /**
+     * Gateway: claims of OpenAI webhook ids and OpenAI call ids already handled (replay and
+     * duplicate protection of `POST /openai/webhook`). Created by the gateway at start.
+     */
+    readonly openaiWebhookIds: KvBucketSpec;
+  };
   /** Durable consumer names, `<service>-<purpose>`. */
   readonly consumers: {
     /** Gateway's call-record projector: CALLS -> PostgreSQL. */
@@ -258,6 +265,14 @@ export function createNames(prefix = ''): Names {
     },
     kv: {
       callOwners: { name: `${bucketPrefix}call-owners`, ttlMs: 30_000, history: 1 },
+      // A signed webhook passes the timestamp check from `tolerance` before to `tolerance` after
+      // its timestamp (at most 300 s each way), so a replay is possible for 2 × 300 s: a claim
+      // must outlive that window, with a minute to spare.
+      openaiWebhookIds: {
+        name: `${bucketPrefix}openai-webhook-ids`,
+        ttlMs: (2 * 300 + 60) * 1_000,
+        history: 1,
+      },
     },
     consumers: {
       callRecords: 'gateway-call-records',

@@ -241,8 +241,8 @@ async function ensureKvBucket(
 
 /**
  * Creates or updates the streams `names.streams.calls`, `.callRequests`, `.campaigns` (file
- * storage; retention, `max_age` and `duplicate_window` from the specs) and the KV bucket
- * `names.kv.callOwners` (bucket-level TTL and history). Idempotent, and safe to run from several
+ * storage; retention, `max_age` and `duplicate_window` from the specs) and every KV bucket of
+ * `names.kv` (`call-owners`, `openai-webhook-ids`: bucket-level TTL and history). Idempotent, and safe to run from several
  * processes at once.
  *
  * @param opts.replicas - Replicas of every stream and bucket (NATS_STREAM_REPLICAS); more than 1
@@ -264,7 +264,9 @@ export async function provisionJetStream(
   for (const spec of [calls, callRequests, campaigns]) {
     result[spec.name] = await ensureStream(jsm, spec, replicas);
   }
-  result[names.kv.callOwners.name] = await ensureKvBucket(nc, jsm, names.kv.callOwners, replicas);
+  for (const bucket of Object.values(names.kv)) {
+    result[bucket.name] = await ensureKvBucket(nc, jsm, bucket, replicas);
+  }
   log?.info({ jetstream: result }, 'jetstream provisioned');
   return result;
 }

@@ -66,7 +66,7 @@ export async function natsTestNamespace(
       const jsm = await jetstreamManager(nc);
       const streams = [
         ...Object.values(names.streams).map((s) => s.name),
-        `KV_${names.kv.callOwners.name}`,
+        ...Object.values(names.kv).map((b) => `KV_${b.name}`),
       ];
       for (const stream of streams) await jsm.streams.delete(stream).catch(() => undefined);
       await nc.close();

@@ -35,7 +35,7 @@ afterAll(async () => {
   for (const names of namespaces) {
     const streams = [
       ...Object.values(names.streams).map((s) => s.name),
-      `KV_${names.kv.callOwners.name}`,
+      ...Object.values(names.kv).map((b) => `KV_${b.name}`),
     ];
     for (const stream of streams) await jsm.streams.delete(stream).catch(() => undefined);
   }
@@ -58,9 +58,10 @@ describe('nats', { timeout: 20_000 }, () => {
       [names.streams.callRequests.name]: 'created',
       [names.streams.campaigns.name]: 'created',
       [names.kv.callOwners.name]: 'created',
+      [names.kv.openaiWebhookIds.name]: 'created',
     });
     const second = await provisionJetStream(nc, names);
-    expect(Object.values(second)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
+    expect(new Set(Object.values(second))).toEqual(new Set(['unchanged']));
 
     const calls = (await jsm.streams.info(names.streams.calls.name)).config;
     expect(calls).toMatchObject({
@@ -88,6 +89,8 @@ describe('nats', { timeout: 20_000 }, () => {
     const status = await kv.status();
     expect(status.ttl).toBe(names.kv.callOwners.ttlMs);
     expect(status.history).toBe(names.kv.callOwners.history);
+    const ids = await (await new Kvm(nc).open(names.kv.openaiWebhookIds.name)).status();
+    expect(ids.ttl).toBe(names.kv.openaiWebhookIds.ttlMs);
   });
 
   it('provisions the same namespace from two connections at once', async () => {
@@ -99,7 +102,7 @@ describe('nats', { timeout: 20_000 }, () => {
         provisionJetStream(other, names),
         provisionJetStream(nc, names),
       ]);
-      for (const r of results) expect(Object.keys(r)).toHaveLength(4);
+      for (const r of results) expect(Object.keys(r)).toHaveLength(5);
       const info = await jsm.streams.info(names.streams.callRequests.name);
       expect(info.config.retention).toBe('workqueue');
     } finally {

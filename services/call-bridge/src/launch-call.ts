@@ -34,6 +34,8 @@ export interface LiveCallControl {
 
 /** The same for every call of a pod (from the service's wiring). */
 export interface CallWiring {
+  /** POD_NAME: recorded with each call's `answered` as its owner. */
+  pod?: string | undefined;
   /** Publishes one call event (`calls.<callId>.<event>`); failures are logged here. */
   publish: (callId: string, event: SessionEvent) => Promise<void>;
   metrics?: BridgeMetrics | undefined;
@@ -72,6 +74,7 @@ export function launchCall(wiring: CallWiring, spec: LaunchSpec): CallSession {
   let cleanup: (() => void) | null = null;
   const session = new CallSession({
     callId,
+    ...(wiring.pod ? { pod: wiring.pod } : {}),
     media: spec.media,
     emit,
     openRealtime: spec.openRealtime,

@@ -48,7 +48,9 @@ await runService({
     };
     const endpoint = apiKey ? realtimeEndpoint(connection) : null;
     const owners = await CallOwners.open(ctx.nc, ctx.names, ctx.log);
+    const sipCalls = endpoint ? openAISipCalls(endpoint.client) : null;
     const sweeper = startOwnerSweeper({
+      ...(sipCalls ? { hangUpSip: (id: string) => sipCalls.hangup(id) } : {}),
       prisma,
       owners,
       js: jetstream(ctx.nc),
@@ -66,6 +68,7 @@ await runService({
     ctx.onClose('owner-sweeper', async () => sweeper.stop());
     // What every call shares, whichever path it came by.
     const wiring: CallWiring = {
+      pod: ctx.config.POD_NAME,
       publish: callEventPublisher(jetstream(ctx.nc), ctx.names),
       metrics: createBridgeMetrics(ctx.registry),
       recovery: {
@@ -91,7 +94,7 @@ await runService({
         calls,
         owners,
         loadAgent,
-        sipCalls: openAISipCalls(endpoint.client),
+        sipCalls: sipCalls ?? openAISipCalls(endpoint.client),
         openSideband: openAISideband(endpoint, {
           maxReconnects: ctx.config.REALTIME_MAX_RECONNECTS,
         }),

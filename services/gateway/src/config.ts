@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import {
   baseServiceEnv,
+  intEnv,
   parseConfig,
   refuseDevStreamTokenSecret,
   streamTokenSecretEnv,
@@ -27,6 +28,30 @@ export const configSchema = baseServiceEnv({ httpPort: 3000 })
     STREAM_TOKEN_SECRET: streamTokenSecretEnv,
     /** Lifetime of a stream token, in seconds: Twilio opens the stream within a second or two. */
     STREAM_TOKEN_TTL_SEC: z.coerce.number().int().min(5).max(3_600).default(60),
+    /**
+     * Signing secret of the OpenAI project webhook (`whsec_…`), to verify `POST /openai/webhook`.
+     * Unset: every OpenAI webhook gets 503.
+     */
+    OPENAI_WEBHOOK_SECRET: z
+      .string()
+      .startsWith('whsec_', 'must be the webhook signing secret, starting with whsec_')
+      .optional(),
+    /** OpenAI API key, to reject SIP calls no agent or bridge takes. Unset: OpenAI webhooks get 503. */
+    OPENAI_API_KEY: z.string().min(1).optional(),
+    /** OpenAI REST base URL, e.g. `https://api.openai.com/v1` (the SDK default when unset). */
+    OPENAI_BASE_URL: z.url().optional(),
+    /**
+     * How far a webhook's timestamp may be from now, in seconds, either way. At most 300: the
+     * `openai-webhook-ids` bucket keeps claims for 2 × 300 s plus a minute, the whole window
+     * in which a captured webhook would still verify.
+     */
+    OPENAI_WEBHOOK_TOLERANCE_SEC: intEnv({ min: 1, max: 300, default: 300 }),
+    /**
+     * How long an incoming SIP call is offered to the bridges (retrying while each is full or
+     * draining) before it is rejected busy, in ms. OpenAI expects the webhook answered within a
+     * few seconds.
+     */
+    SIP_OFFER_DEADLINE_MS: intEnv({ min: 100, max: 10_000, default: 2_000 }),
   })
   .superRefine(refuseDevStreamTokenSecret);
 

@@ -13,4 +13,23 @@ export {
   type CallDirectory,
 } from './adapters/call-directory.js';
 export { twilioWebhookRoutes, type TwilioWebhookOptions } from './routes/twilio-webhooks.js';
+export { openAIWebhookRoutes, type OpenAIWebhookOptions } from './routes/openai-webhook.js';
+export { KvWebhookClaims, type ClaimKind, type WebhookClaims } from './adapters/webhook-claims.js';
+export {
+  callIdForOpenAICall,
+  handleSipCallIncoming,
+  SipStatus,
+  type SipCallIncomingDeps,
+  type SipCallIncomingResult,
+} from './handlers/sip-call-incoming.js';
+export { parseSipHeaders, phoneFromAddress, phoneFromUri } from './domain/sip-headers.js';
+export type { ParsedSipHeaders, SipHeader } from './domain/sip-headers.js';
+export {
+  offerSipCall,
+  RETRYABLE_REJECTIONS,
+  type BusyReason,
+  type OfferAttempt,
+  type OfferOutcome,
+  type OfferPolicy,
+} from './domain/sip-offerer.js';
 export { bridgeOwnsEnd, endReasonForStatus } from './domain/twilio-status.js';

@@ -90,7 +90,7 @@ export async function startStack(opts: StackOptions): Promise<BenchStack> {
       const jsm = await jetstreamManager(nc);
       const streams = [
         ...Object.values(names.streams).map((s) => s.name),
-        `KV_${names.kv.callOwners.name}`,
+        ...Object.values(names.kv).map((b) => `KV_${b.name}`),
       ];
       for (const s of streams) await jsm.streams.delete(s).catch(() => undefined);
       await nc.close();

@@ -74,11 +74,17 @@ export const callEventDataSchemas = {
     agentId: nonEmpty,
     /** Twilio Call SID (`CA…`); absent for SIP calls until known. */
     providerCallSid: nonEmpty.optional(),
+    /** OpenAI's call id (`rtc_…`) of a SIP call, from `realtime.call.incoming`. */
+    openaiCallId: nonEmpty.optional(),
     campaignId: nonEmpty.optional(),
     contactId: nonEmpty.optional(),
   }),
   ringing: z.object({}),
-  answered: z.object({ answeredBy: z.enum(['human', 'machine', 'unknown']).optional() }),
+  answered: z.object({
+    answeredBy: z.enum(['human', 'machine', 'unknown']).optional(),
+    /** The call-bridge pod that took the call (its owner), when a bridge answered it. */
+    pod: nonEmpty.optional(),
+  }),
   status: z.object({
     /** The provider's status string as received (e.g. Twilio `CallStatus`). */
     status: nonEmpty,

@@ -32,7 +32,7 @@ export type Direction = 'caller-to-openai' | 'openai-to-caller';
 
 /** Call events the session emits; the wiring publishes them to `calls.<callId>.*`. */
 export type SessionEvent =
-  | { event: 'answered'; data: Record<string, never> }
+  | { event: 'answered'; data: { pod?: string } }
   | {
       event: 'transcript';
       data: { role: 'caller' | 'agent'; text: string; itemId?: string; final: boolean };
@@ -89,6 +89,8 @@ export type CallMedia =
 
 export interface CallSessionDeps {
   callId: string;
+  /** The pod that owns the call, recorded with `answered`. */
+  pod?: string;
   media: CallMedia;
   /** Opens the provider leg; the session passes the handlers it wants called. */
   openRealtime: (handlers: RealtimeHandlers) => RealtimeLeg;
@@ -197,7 +199,7 @@ export class CallSession implements RealtimeHandlers {
 
   /** Opens the provider leg and announces the call as answered. */
   start(): void {
-    this.#deps.emit({ event: 'answered', data: {} });
+    this.#deps.emit({ event: 'answered', data: this.#deps.pod ? { pod: this.#deps.pod } : {} });
     this.#connectingSince = this.#now();
     this.#realtime = this.#deps.openRealtime(this);
   }

@@ -4,6 +4,10 @@
  * looks for answered calls whose `call-owners` entry is gone (bucket TTL) or stale (not re-put
  * for `staleAfterMs`) and ends them with reason `bridge_lost`. The `ended` event's id is derived from the call id, so
  * when several bridges sweep the same call, JetStream keeps one event.
+ *
+ * A Media Streams call of a dead pod is over anyway (its media socket died with the pod). A SIP
+ * call is not: OpenAI carries its audio, so the caller would go on talking to a model nobody
+ * controls (no tools, no transcripts, no transfer). The sweeper hangs those up at OpenAI.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 
@@ -27,6 +31,8 @@ export interface SweeperDeps {
   js: JetStreamClient;
   names: Names;
   log: BusLogger;
+  /** Hangs up a SIP call at OpenAI (`realtime.calls.hangup`); absent: SIP calls are only recorded. */
+  hangUpSip?: (openaiCallId: string) => Promise<void>;
   /**
    * An owner entry not re-put for this long is dead (ms): several missed heartbeats. An answered
    * call younger than this is left alone too (its owner may be writing its first entry).
@@ -44,16 +50,22 @@ export async function sweepLostCalls(
   const candidates = await deps.prisma.call.findMany({
     where: {
       status: 'in_progress',
-      transport: 'media_streams',
+      transport: { in: ['media_streams', 'sip'] },
       answeredAt: { lt: new Date(nowMs - staleAfterMs) },
     },
-    select: { id: true },
+    select: { id: true, transport: true, openaiCallId: true },
     take: 500,
   });
   const lost: string[] = [];
-  for (const { id } of candidates) {
+  for (const { id, transport, openaiCallId } of candidates) {
     const beat = await deps.owners.lastBeat(id);
     if (beat && nowMs - beat.at.getTime() < staleAfterMs) continue;
+    if (transport === 'sip' && openaiCallId && deps.hangUpSip) {
+      // Best effort: the call may be gone already (404) if the caller hung up meanwhile.
+      await deps.hangUpSip(openaiCallId).catch((err: unknown) => {
+        deps.log.warn({ err, callId: id }, 'sip call of a lost bridge not hung up at OpenAI');
+      });
+    }
     await publishEvent(
       deps.js,
       deps.names,

@@ -1,18 +1,22 @@
 /**
- * The inbound path end to end, in process: the Twilio and OpenAI simulators, the gateway's
- * Twilio webhooks and call-record projector, and this bridge's media route with call ownership,
- * over real NATS and PostgreSQL (each test file gets its own namespace and database). Tests ring
+ * The inbound paths end to end, in process: the Twilio and OpenAI simulators, the gateway's
+ * Twilio and OpenAI webhooks and call-record projector, and this bridge's media route and SIP
+ * offer endpoint with call ownership, over real NATS and PostgreSQL (each test file gets its own namespace and database). Tests ring
  * the simulated number and look at what the caller heard, what the model saw, the CALLS stream
  * and the database.
  */
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import OpenAI from 'openai';
 import { Registry } from 'prom-client';
 
 import { CallOwners, type Names } from '@app/contracts';
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
 import {
+  callIdForOpenAICall,
+  KvWebhookClaims,
+  openAIWebhookRoutes,
   PrismaCallDirectory,
   PrismaCallRecordStore,
   startCallRecordProjector,
@@ -24,21 +28,30 @@ import {
   natsTestNamespace,
   type NatsTestNamespace,
 } from '@app/platform/testing';
-import { startSimulators, type Simulators } from '@app/sim';
+import { SIM_DEFAULTS, startSimulators, type Simulators } from '@app/sim';
 
 import { agentSessionLoader } from '../../src/adapters/agent-sessions.js';
 import { callEventPublisher } from '../../src/adapters/call-events.js';
 import { callOwnership } from '../../src/adapters/call-ownership.js';
-import { openAIRealtime, type RealtimeConnection } from '../../src/adapters/openai-realtime.js';
+import {
+  openAIRealtime,
+  realtimeEndpoint,
+  type RealtimeConnection,
+} from '../../src/adapters/openai-realtime.js';
+import { openAISideband } from '../../src/adapters/openai-sideband.js';
+import { openAISipCalls } from '../../src/adapters/openai-sip-calls.js';
 import { twilioCalls } from '../../src/adapters/twilio-calls.js';
 import type { RecoveryPolicy } from '../../src/domain/call-session.js';
 import { LiveCalls } from '../../src/domain/live-calls.js';
+import { serveSipOffers } from '../../src/handlers/sip-offers.js';
 import { createBridgeMetrics, type BridgeMetrics } from '../../src/metrics.js';
 import { mediaStreamRoutes } from '../../src/routes/media-stream.js';
 
 export const SECRET = 'call-bridge-test-stream-token-secret-000';
 export const OUR_NUMBER = '+15555550100';
 export const CALLER = '+15555550142';
+/** The simulators' number whose calls Twilio's trunk sends to OpenAI over SIP. */
+export const SIP_NUMBER = SIM_DEFAULTS.numbers.sip;
 export const APOLOGY = 'Sorry, something went wrong on our side. Please call again. Goodbye.';
 
 export interface StoredEvent {
@@ -54,6 +67,8 @@ export interface HarnessOptions {
   maxReconnects?: number;
   recovery?: Partial<RecoveryPolicy>;
   maxCalls?: number;
+  /** SIP_OFFER_DEADLINE_MS of the gateway. @defaultValue 2000 */
+  offerDeadlineMs?: number;
 }
 
 export interface Harness {
@@ -74,6 +89,10 @@ export interface Harness {
   eventsOf(callId: string): Promise<StoredEvent[]>;
   /** Our call id of a Twilio CallSid (from its `created` event). */
   callIdOf(callSid: string): Promise<string>;
+  /** OpenAI's call id (`rtc_…`) of a SIP call, once the simulator has it. */
+  openaiCallIdOf(callSid: string): Promise<string>;
+  /** Our call id of a SIP call (derived from OpenAI's call id, as the gateway does). */
+  sipCallIdOf(callSid: string): Promise<string>;
   /** The events of a call once its `ended` is stored. */
   endedEventsOf(callId: string): Promise<StoredEvent[]>;
   close(): Promise<void>;
@@ -103,12 +122,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     data: { name: 'front desk', instructions: 'Be brief.', voice: 'marin' },
   });
   await prisma.phoneNumber.create({ data: { e164: OUR_NUMBER, agentId: agent.id } });
+  await prisma.phoneNumber.create({
+    data: { e164: SIP_NUMBER, agentId: agent.id, transport: 'sip' },
+  });
 
   const gatewayPort = await freePort();
   const sims = await startSimulators({
     pacing: opts.pacing ?? 'fast',
     voiceUrl: `http://127.0.0.1:${gatewayPort}/twilio/voice`,
     statusCallbackUrl: `http://127.0.0.1:${gatewayPort}/twilio/status`,
+    webhookUrl: `http://127.0.0.1:${gatewayPort}/openai/webhook`,
   });
 
   const calls = new LiveCalls(opts.maxCalls ?? 20);
@@ -124,19 +147,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ca: sims.tlsCertPem,
     maxReconnects: opts.maxReconnects ?? 3,
   };
-  await bridge.register(mediaStreamRoutes, {
-    calls,
-    streamTokenSecret: SECRET,
-    openRealtime: openAIRealtime(connection),
-    loadAgent: agentSessionLoader(prisma),
+  const endpoint = realtimeEndpoint(connection);
+  const wiring = {
+    pod: 'bridge-test-0',
     publish: callEventPublisher(jetstream(nc), names),
     metrics,
-    twilioCalls: twilioCalls({
-      accountSid: sims.credentials.twilio.accountSid,
-      authToken: sims.credentials.twilio.authToken,
-      apiBaseUrl: sims.twilioUrl,
-    }),
-    apologyText: APOLOGY,
     ...(opts.recovery ? { recovery: opts.recovery } : {}),
     onCallLive: callOwnership({
       nc,
@@ -146,6 +161,31 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       heartbeatMs: 200,
       log: captureLogs().log,
     }),
+  };
+  const offers = serveSipOffers({
+    ...wiring,
+    nc,
+    names,
+    pod: 'bridge-test-0',
+    calls,
+    owners,
+    loadAgent: agentSessionLoader(prisma),
+    sipCalls: openAISipCalls(endpoint.client),
+    openSideband: openAISideband(endpoint, { maxReconnects: opts.maxReconnects ?? 3 }),
+    log: bridgeLog.log,
+  });
+  await bridge.register(mediaStreamRoutes, {
+    ...wiring,
+    calls,
+    streamTokenSecret: SECRET,
+    openRealtime: openAIRealtime(connection, endpoint),
+    loadAgent: agentSessionLoader(prisma),
+    twilioCalls: twilioCalls({
+      accountSid: sims.credentials.twilio.accountSid,
+      authToken: sims.credentials.twilio.authToken,
+      apiBaseUrl: sims.twilioUrl,
+    }),
+    apologyText: APOLOGY,
   });
   const address = await bridge.listen({ host: '127.0.0.1', port: 0 });
   const bridgeUrl = `${address.replace('http:', 'ws:')}/media`;
@@ -163,6 +203,21 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     names,
     directory: new PrismaCallDirectory(prisma),
     lookupWaitMs: 3_000,
+  });
+  await gateway.register(openAIWebhookRoutes, {
+    webhookSecret: sims.credentials.openai.webhookSecret,
+    openai: new OpenAI({
+      apiKey: sims.credentials.openai.apiKey,
+      baseURL: `${sims.openaiHttpUrl}/v1`,
+      maxRetries: 0,
+    }),
+    toleranceSec: 300,
+    claims: await KvWebhookClaims.open(nc, names),
+    directory: new PrismaCallDirectory(prisma),
+    nc,
+    js: jetstream(nc),
+    names,
+    offerDeadlineMs: opts.offerDeadlineMs ?? 2_000,
   });
   await gateway.listen({ host: '127.0.0.1', port: gatewayPort });
   const projector = await startCallRecordProjector({
@@ -206,12 +261,21 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         );
         return created?.callId;
       }),
+    openaiCallIdOf: (callSid) =>
+      waitFor(() => sims.openai.calls().find((c) => c.callSid === callSid)?.callId),
+    sipCallIdOf: async (callSid) => {
+      const rtc = await waitFor(
+        () => sims.openai.calls().find((c) => c.callSid === callSid)?.callId,
+      );
+      return callIdForOpenAICall(rtc).callId;
+    },
     endedEventsOf: (callId) =>
       waitFor(async () => {
         const list = await eventsOf(callId);
         return list.some((e) => e.type === 'call.ended') ? list : undefined;
       }, 20_000),
     close: async () => {
+      offers.unsubscribe();
       await projector.stop();
       await gateway.close();
       await bridge.close();

@@ -1,9 +1,11 @@
 /**
- * The gateway's reads for the Twilio webhooks: which agent answers a number, and which call a
- * Twilio CallSid belongs to. Behind an interface so the routes are tested with the real
+ * The gateway's reads for the Twilio and OpenAI webhooks: which agent answers a number, whether
+ * an agent exists, and which call a Twilio CallSid belongs to. Behind an interface so the routes are tested with the real
  * PostgreSQL or with an in-memory directory alike.
  */
 import type { PrismaClient } from '@app/db';
+
+import { isUuid } from '../domain/call-record.js';
 
 /** What the status callback needs to know of a recorded call. */
 export interface CallBySid {
@@ -17,6 +19,11 @@ export interface CallBySid {
 export interface CallDirectory {
   /** The agent configured for an E.164 number; null when the number is not ours. */
   agentForNumber(e164: string): Promise<{ agentId: string } | null>;
+  /**
+   * Whether an agent with this id exists (`X-Agent-Id` of a SIP call); false for anything that
+   * is not an agent id, never a throw: the value comes from the caller's side.
+   */
+  agentExists(agentId: string): Promise<boolean>;
   /** The call with a Twilio CallSid; null when no call with it was recorded (yet). */
   callForSid(callSid: string): Promise<CallBySid | null>;
 }
@@ -30,6 +37,16 @@ export class PrismaCallDirectory implements CallDirectory {
       select: { agentId: true },
     });
     return row ? { agentId: row.agentId } : null;
+  }
+
+  async agentExists(agentId: string): Promise<boolean> {
+    // Agent ids are UUID columns: PostgreSQL would refuse any other text with an error.
+    if (!isUuid(agentId)) return false;
+    const row = await this.prisma.agent.findUnique({
+      where: { id: agentId },
+      select: { id: true },
+    });
+    return row !== null;
   }
 
   async callForSid(callSid: string): Promise<CallBySid | null> {

@@ -72,6 +72,7 @@ async function createCall(tx: Tx, event: Extract<CallEvent, { type: 'call.create
         status: d.direction === 'inbound' ? 'ringing' : 'queued',
         createdAt: new Date(event.ts),
         ...(d.providerCallSid ? { twilioCallSid: d.providerCallSid } : {}),
+        ...(d.openaiCallId ? { openaiCallId: d.openaiCallId } : {}),
         ...(isUuid(d.agentId) && (await tx.agent.findUnique({ where: { id: d.agentId } }))
           ? { agentId: d.agentId }
           : {}),
@@ -101,7 +102,10 @@ async function applyToCall(tx: Tx, event: CallEvent): Promise<void> {
     case 'call.ringing':
       return setStatus(tx, event.callId, 'ringing');
     case 'call.answered':
-      return setStatus(tx, event.callId, 'in_progress', { answeredAt: new Date(event.ts) });
+      return setStatus(tx, event.callId, 'in_progress', {
+        answeredAt: new Date(event.ts),
+        ...(event.data.pod ? { bridgePod: event.data.pod } : {}),
+      });
     case 'call.transcript': {
       // Partial text is superseded by the final one; an utterance cut off before its first
       // word (a greeting the caller talked over at once) is no turn. Both stay in CallEvent.
