@@ -17,7 +17,7 @@ let prisma: PrismaClient;
 let owners: CallOwners;
 
 /** A call answered `answeredAgoMs` ago, as the gateway and a bridge would have published it. */
-async function answeredCall(answeredAgoMs: number): Promise<string> {
+async function answeredCall(answeredAgoMs: number, openaiCallId?: string): Promise<string> {
   const callId = randomUUID();
   const ts = new Date(Date.now() - answeredAgoMs).toISOString();
   const js = jetstream(ns.nc);
@@ -29,10 +29,11 @@ async function answeredCall(answeredAgoMs: number): Promise<string> {
       callId,
       {
         direction: 'inbound',
-        transport: 'media-streams',
+        transport: openaiCallId ? 'sip' : 'media-streams',
         from: '+15555550142',
         to: '+15555550100',
         agentId: 'demo',
+        ...(openaiCallId ? { openaiCallId } : {}),
       },
       { ts },
     ) as CallEvent,
@@ -149,6 +150,48 @@ describe('call-bridge - bridge_lost sweeper', { timeout: 30_000 }, () => {
     await vi.waitFor(
       async () =>
         expect(await prisma.call.findUniqueOrThrow({ where: { id: owned } })).toMatchObject({
+          endReason: 'bridge_lost',
+        }),
+      { timeout: 10_000 },
+    );
+    await projector.stop();
+  });
+
+  it('a lost SIP call is hung up at OpenAI too: its audio does not depend on the dead pod', async () => {
+    const projector = await startCallRecordProjector({
+      nc: ns.nc,
+      names: ns.names,
+      store: new PrismaCallRecordStore(prisma),
+      log: captureLogs().log,
+    });
+    const sip = await answeredCall(120_000, 'rtc_swept');
+    await vi.waitFor(
+      async () =>
+        expect(await prisma.call.findUniqueOrThrow({ where: { id: sip } })).toMatchObject({
+          status: 'in_progress',
+          openaiCallId: 'rtc_swept',
+        }),
+      { timeout: 10_000 },
+    );
+    const hungUp: string[] = [];
+    const { log } = captureLogs();
+    const deps = {
+      prisma,
+      owners,
+      js: jetstream(ns.nc),
+      names: ns.names,
+      log,
+      hangUpSip: async (id: string) => {
+        hungUp.push(id);
+        // As OpenAI answers for a call that ended meanwhile: the sweep goes on.
+        throw new Error('404 call not found');
+      },
+    };
+    expect(await sweepLostCalls(deps)).toContain(sip);
+    expect(hungUp).toEqual(['rtc_swept']);
+    await vi.waitFor(
+      async () =>
+        expect(await prisma.call.findUniqueOrThrow({ where: { id: sip } })).toMatchObject({
           endReason: 'bridge_lost',
         }),
       { timeout: 10_000 },
