@@ -182,6 +182,11 @@ export function routeServerEvents(
   );
 }
 
+/** `response.create`, with instructions for this response only when given. */
+export function responseCreateEvent(instructions?: string): Record<string, unknown> {
+  return { type: 'response.create', ...(instructions ? { response: { instructions } } : {}) };
+}
+
 /** `conversation.item.create` of a message, then `response.create`: call-control `inject`. */
 export function injectEvents(
   text: string,
@@ -285,8 +290,7 @@ export function openAIRealtime(
           content_index: 0,
           audio_end_ms: audioEndMs,
         }),
-      createResponse: (instructions) =>
-        send({ type: 'response.create', ...(instructions ? { response: { instructions } } : {}) }),
+      createResponse: (instructions) => send(responseCreateEvent(instructions)),
       restore: (history) => {
         configure();
         for (const event of historyEvents(history)) send(event);

@@ -13,7 +13,12 @@
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 
 import type { RealtimeHandlers, RealtimeLeg } from '../domain/realtime-leg.js';
-import { injectEvents, routeServerEvents, type RealtimeEndpoint } from './openai-realtime.js';
+import {
+  injectEvents,
+  responseCreateEvent,
+  routeServerEvents,
+  type RealtimeEndpoint,
+} from './openai-realtime.js';
 
 export interface SidebandOptions {
   /** Reconnects per outage before the call is given up (REALTIME_MAX_RECONNECTS). */
@@ -108,8 +113,7 @@ export function openAISideband(endpoint: RealtimeEndpoint, opts: SidebandOptions
       sendAudio: () => false,
       // The provider truncates a SIP call's audio itself; the session never asks.
       truncate: () => undefined,
-      createResponse: (instructions) =>
-        send({ type: 'response.create', ...(instructions ? { response: { instructions } } : {}) }),
+      createResponse: (instructions) => send(responseCreateEvent(instructions)),
       // The provider's session outlived the socket: nothing to restore.
       restore: () => undefined,
       inject: (text, role) => {

@@ -17,6 +17,7 @@ import { parseScenario } from '@app/sim';
 import { LiveCalls } from '../../src/domain/live-calls.js';
 import { mediaStreamRoutes } from '../../src/routes/media-stream.js';
 import { CALLER, OUR_NUMBER, SECRET, startHarness, waitFor, type Harness } from './harness.js';
+import { openingHoursJson } from './scenarios.js';
 
 let h: Harness;
 
@@ -28,23 +29,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const openingHoursJson = {
-  name: 'opening-hours',
-  caller: {
-    steps: [
-      { waitForAgent: { quietMs: 700, timeoutMs: 10_000 } },
-      { say: 'What time do you open tomorrow?' },
-      { waitForAgent: { quietMs: 700, timeoutMs: 15_000 } },
-      { say: 'Great, thank you.' },
-      { waitForAgent: { quietMs: 700, timeoutMs: 15_000 } },
-      { hangup: true },
-    ],
-  },
-  model: {
-    greeting: 'Hello, thanks for calling. How can I help?',
-    turns: [{ say: 'We open at nine in the morning.' }, { say: 'You are welcome, goodbye!' }],
-  },
-};
 const openingHours = parseScenario(openingHoursJson);
 
 describe('call-bridge media streams', { timeout: 60_000 }, () => {

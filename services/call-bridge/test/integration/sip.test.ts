@@ -10,6 +10,7 @@ import { callControlRequest, request } from '@app/contracts';
 import { parseScenario, signWebhook, SIM_DEFAULTS } from '@app/sim';
 
 import { CALLER, OUR_NUMBER, SIP_NUMBER, startHarness, waitFor, type Harness } from './harness.js';
+import { openingHoursJson } from './scenarios.js';
 
 let h: Harness;
 
@@ -20,24 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-const openingHoursJson = {
-  name: 'sip-opening-hours',
-  caller: {
-    steps: [
-      { waitForAgent: { quietMs: 700, timeoutMs: 10_000 } },
-      { say: 'What time do you open tomorrow?' },
-      { waitForAgent: { quietMs: 700, timeoutMs: 15_000 } },
-      { say: 'Great, thank you.' },
-      { waitForAgent: { quietMs: 700, timeoutMs: 15_000 } },
-      { hangup: true },
-    ],
-  },
-  model: {
-    greeting: 'Hello, thanks for calling. How can I help?',
-    turns: [{ say: 'We open at nine in the morning.' }, { say: 'You are welcome, goodbye!' }],
-  },
-};
 
 /** A caller who stays on the line until hung up, or for `pauseMs` (scenario time: 'fast' pacing runs 10x). */
 const lingering = (name: string, pauseMs = 300_000) =>
@@ -56,6 +39,19 @@ const lingering = (name: string, pauseMs = 300_000) =>
 
 const spokenLines = (said: ReadonlyArray<{ role: string; text: string }> | undefined) =>
   said?.map((l) => [l.role, l.text]);
+
+/** Rings the SIP number with a caller who holds, and waits until a bridge owns the call. */
+async function liveSipCall(name: string) {
+  const call = await h.sims.twilio.ringInbound({
+    to: SIP_NUMBER,
+    from: CALLER,
+    scenario: lingering(name),
+  });
+  const callId = await h.sipCallIdOf(call.callSid);
+  const rtc = await h.openaiCallIdOf(call.callSid);
+  await waitFor(async () => ((await h.owners.get(callId)) ? true : undefined));
+  return { call, callId, rtc };
+}
 
 async function transcriptsOf(callId: string) {
   const events = await h.endedEventsOf(callId);
@@ -145,14 +141,7 @@ describe('call-bridge SIP calls', { timeout: 90_000 }, () => {
   });
 
   it('hangup from the control subject ends the SIP call at OpenAI', async () => {
-    const call = await h.sims.twilio.ringInbound({
-      to: SIP_NUMBER,
-      from: CALLER,
-      scenario: lingering('sip-control-hangup'),
-    });
-    const callId = await h.sipCallIdOf(call.callSid);
-    const rtc = await h.openaiCallIdOf(call.callSid);
-    await waitFor(async () => ((await h.owners.get(callId)) ? true : undefined));
+    const { call, callId, rtc } = await liveSipCall('sip-control-hangup');
     const reply = await request(
       h.ns.nc,
       h.names,
@@ -169,14 +158,7 @@ describe('call-bridge SIP calls', { timeout: 90_000 }, () => {
   });
 
   it('a transfer from the control subject is a SIP REFER; the call ends transferred', async () => {
-    const call = await h.sims.twilio.ringInbound({
-      to: SIP_NUMBER,
-      from: CALLER,
-      scenario: lingering('sip-control-refer'),
-    });
-    const callId = await h.sipCallIdOf(call.callSid);
-    const rtc = await h.openaiCallIdOf(call.callSid);
-    await waitFor(async () => ((await h.owners.get(callId)) ? true : undefined));
+    const { call, callId, rtc } = await liveSipCall('sip-control-refer');
     const bad = await request(
       h.ns.nc,
       h.names,
