@@ -98,6 +98,9 @@ async function main(): Promise<void> {
       OPENAI_REALTIME_URL: sims.openaiWssUrl,
       OPENAI_REALTIME_CA: sims.tlsCertPem,
       OPENAI_WEBHOOK_SECRET: openai.webhookSecret,
+      // Outbound calls from SIP numbers: the simulated Twilio hands `<Dial><Sip>` to this host
+      // over to the simulated OpenAI (any project id will do).
+      OPENAI_SIP_URI: 'sip:proj_simulated@sip.api.openai.com;transport=tls',
     });
     say(`no Twilio/OpenAI credentials: simulators on ${sims.twilioUrl} and ${sims.openaiHttpUrl}`);
   }
@@ -114,6 +117,9 @@ async function main(): Promise<void> {
       HTTP_HOST: env.HTTP_HOST ?? '127.0.0.1',
       // What the (simulated) Twilio calls and signs, and where it opens media streams.
       PUBLIC_BASE_URL: env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${services[0]!.port}`,
+      // The campaign-scheduler's outbound calls fetch their TwiML from the same gateway.
+      GATEWAY_PUBLIC_URL:
+        env.GATEWAY_PUBLIC_URL ?? env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${services[0]!.port}`,
       CALL_BRIDGE_MEDIA_URL:
         env.CALL_BRIDGE_MEDIA_URL ?? `ws://127.0.0.1:${services[1]!.port}/media`,
       LOG_LEVEL: env.LOG_LEVEL ?? 'info',

@@ -150,6 +150,11 @@ export interface Names {
      * duplicate protection of `POST /openai/webhook`). Created by the gateway at start.
      */
     readonly openaiWebhookIds: KvBucketSpec;
+    /**
+     * Campaign-scheduler: the dialer's call-rate limits shared by its replicas, one key per
+     * limit (`global`, `from-<digits>`) holding the earliest time the next call may start.
+     */
+    readonly dialerRateLimits: KvBucketSpec;
   };
   /** Durable consumer names, `<service>-<purpose>`. */
   readonly consumers: {
@@ -273,6 +278,9 @@ export function createNames(prefix = ''): Names {
         ttlMs: (2 * 300 + 60) * 1_000,
         history: 1,
       },
+      // A limit's key is rewritten by every call it paces; one untouched for a minute is long
+      // past (the slowest pace the dialer accepts is one call per 20 s), and absent means free.
+      dialerRateLimits: { name: `${bucketPrefix}dialer-rate-limits`, ttlMs: 60_000, history: 1 },
     },
     consumers: {
       callRecords: 'gateway-call-records',

@@ -45,6 +45,7 @@ export type {
   TranscriptTurn,
 } from './generated/prisma/client.js';
 export {
+  AmdMode,
   ApiKeyRole,
   CallDirection,
   CallRequestStatus,

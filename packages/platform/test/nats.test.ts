@@ -59,6 +59,7 @@ describe('nats', { timeout: 20_000 }, () => {
       [names.streams.campaigns.name]: 'created',
       [names.kv.callOwners.name]: 'created',
       [names.kv.openaiWebhookIds.name]: 'created',
+      [names.kv.dialerRateLimits.name]: 'created',
     });
     const second = await provisionJetStream(nc, names);
     expect(new Set(Object.values(second))).toEqual(new Set(['unchanged']));
@@ -102,7 +103,8 @@ describe('nats', { timeout: 20_000 }, () => {
         provisionJetStream(other, names),
         provisionJetStream(nc, names),
       ]);
-      for (const r of results) expect(Object.keys(r)).toHaveLength(5);
+      const expected = Object.keys(names.streams).length + Object.keys(names.kv).length;
+      for (const r of results) expect(Object.keys(r)).toHaveLength(expected);
       const info = await jsm.streams.info(names.streams.callRequests.name);
       expect(info.config.retention).toBe('workqueue');
     } finally {

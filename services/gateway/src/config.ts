@@ -52,6 +52,11 @@ export const configSchema = baseServiceEnv({ httpPort: 3000 })
      * few seconds.
      */
     SIP_OFFER_DEADLINE_MS: intEnv({ min: 100, max: 10_000, default: 2_000 }),
+    /**
+     * How far ahead `POST /v1/calls` accepts a `scheduledAt`, in days. At most 30: the
+     * CALL_REQUESTS stream keeps a request 30 days, so a later one could expire before its time.
+     */
+    CALL_MAX_SCHEDULE_AHEAD_DAYS: intEnv({ min: 1, max: 30, default: 30 }),
   })
   .superRefine(refuseDevStreamTokenSecret);
 

@@ -13,6 +13,30 @@ export {
   type CallDirectory,
 } from './adapters/call-directory.js';
 export { twilioWebhookRoutes, type TwilioWebhookOptions } from './routes/twilio-webhooks.js';
+export { callsApiRoutes, type CallsApiOptions } from './routes/calls-api.js';
+export {
+  API_KEY_PREFIX,
+  API_KEY_ROLES,
+  createApiKey,
+  generateApiKey,
+  hashApiKey,
+  PrismaApiKeyStore,
+  type ApiKeyCheck,
+  type ApiKeyPrincipal,
+  type ApiKeyStore,
+} from './adapters/api-keys.js';
+export {
+  machineAnsweredEventId,
+  twilioOutboundRoutes,
+  type TwilioOutboundOptions,
+} from './routes/twilio-outbound.js';
+export {
+  MACHINE_ANSWERS,
+  outboundAnswer,
+  type AnsweringMachineSettings,
+  type OutboundAnswer,
+  type SilentHangupReason,
+} from './domain/answering-machine.js';
 export { openAIWebhookRoutes, type OpenAIWebhookOptions } from './routes/openai-webhook.js';
 export { KvWebhookClaims, type ClaimKind, type WebhookClaims } from './adapters/webhook-claims.js';
 export {

@@ -4,14 +4,18 @@ import { jetstream } from '@nats-io/jetstream';
 import OpenAI from 'openai';
 
 import { attachDatabase } from '@app/db';
+import { PrismaDialingDirectory } from '@app/dialing';
 import { readPackageVersion, runService } from '@app/platform';
 
+import { PrismaApiKeyStore } from './adapters/api-keys.js';
 import { PrismaCallDirectory } from './adapters/call-directory.js';
 import { PrismaCallRecordStore } from './adapters/call-record-store.js';
 import { KvWebhookClaims } from './adapters/webhook-claims.js';
 import { loadConfig } from './config.js';
 import { startCallRecordProjector } from './handlers/call-record-projector.js';
+import { callsApiRoutes } from './routes/calls-api.js';
 import { openAIWebhookRoutes } from './routes/openai-webhook.js';
+import { twilioOutboundRoutes } from './routes/twilio-outbound.js';
 import { twilioWebhookRoutes } from './routes/twilio-webhooks.js';
 
 await runService({
@@ -29,6 +33,16 @@ await runService({
     // Stop pulling before the database pool closes; the event in hand finishes first.
     ctx.onDrain('call-record-projector', () => projector.stop());
     const directory = new PrismaCallDirectory(prisma);
+    const apiKeys = new PrismaApiKeyStore(prisma, ctx.log.child({ component: 'api-keys' }));
+    // The background last_used_at writes finish when HTTP closes, before the database does.
+    ctx.app.addHook('onClose', () => apiKeys.settled());
+    await ctx.app.register(callsApiRoutes, {
+      apiKeys,
+      directory: new PrismaDialingDirectory(prisma),
+      js: jetstream(ctx.nc),
+      names: ctx.names,
+      maxScheduleAheadMs: ctx.config.CALL_MAX_SCHEDULE_AHEAD_DAYS * 24 * 60 * 60 * 1000,
+    });
     const { config } = ctx;
     await ctx.app.register(openAIWebhookRoutes, {
       webhookSecret: config.OPENAI_WEBHOOK_SECRET,
@@ -61,6 +75,16 @@ await runService({
       mediaUrl: ctx.config.CALL_BRIDGE_MEDIA_URL,
       streamTokenSecret: ctx.config.STREAM_TOKEN_SECRET,
       streamTokenTtlSec: ctx.config.STREAM_TOKEN_TTL_SEC,
+      js: jetstream(ctx.nc),
+      names: ctx.names,
+      directory,
+    });
+    await ctx.app.register(twilioOutboundRoutes, {
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      authToken: config.TWILIO_AUTH_TOKEN,
+      mediaUrl: config.CALL_BRIDGE_MEDIA_URL,
+      streamTokenSecret: config.STREAM_TOKEN_SECRET,
+      streamTokenTtlSec: config.STREAM_TOKEN_TTL_SEC,
       js: jetstream(ctx.nc),
       names: ctx.names,
       directory,

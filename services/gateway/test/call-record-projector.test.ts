@@ -36,6 +36,9 @@ function conversation(callId: string): CallEvent[] {
         to: '+15555550100',
         agentId: 'not-a-known-agent',
         providerCallSid: `CA${randomBytes(16).toString('hex')}`,
+        // Well-formed ids of rows that do not exist: dropped, never a stuck projector.
+        campaignId: randomUUID(),
+        contactId: randomUUID(),
       },
       at(0),
     ),
@@ -112,6 +115,8 @@ describe('gateway - call-record projector', { timeout: 30_000 }, () => {
       setupMs: 180,
       firstAudioMs: 420,
       agentId: null,
+      campaignId: null,
+      campaignContactId: null,
     });
     expect(call.createdAt.toISOString()).toBe('2026-11-25T12:00:00.000Z');
     expect(call.answeredAt?.toISOString()).toBe('2026-11-25T12:00:01.000Z');
@@ -170,6 +175,20 @@ describe('gateway - call-record projector', { timeout: 30_000 }, () => {
       endReason: 'no-answer',
       durationMs: null,
     });
+  });
+
+  it('an answering machine puts the call in progress but leaves answeredAt for the agent', async () => {
+    const store = new PrismaCallRecordStore(prisma);
+    const callId = randomUUID();
+    const [created] = conversation(callId) as [CallEvent];
+    await store.apply(created);
+    await store.apply(callEvent('answered', callId, { answeredBy: 'machine' }) as CallEvent);
+    expect(await prisma.call.findUniqueOrThrow({ where: { id: callId } })).toMatchObject({
+      status: 'in_progress',
+      answeredAt: null,
+      bridgePod: null,
+    });
+    expect(await prisma.callEvent.count({ where: { callId, type: 'answered' } })).toBe(1);
   });
 
   it('terminates an event it can never project and keeps projecting the next ones', async () => {

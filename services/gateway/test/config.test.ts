@@ -52,3 +52,17 @@ describe('gateway - config of the OpenAI webhook', () => {
     );
   });
 });
+
+describe('gateway - config of POST /v1/calls', () => {
+  it('accepts schedules up to 30 days ahead by default, and 1 to 30 when set', () => {
+    expect(loadConfig(BASE).CALL_MAX_SCHEDULE_AHEAD_DAYS).toBe(30);
+    expect(
+      loadConfig({ ...BASE, CALL_MAX_SCHEDULE_AHEAD_DAYS: '7' }).CALL_MAX_SCHEDULE_AHEAD_DAYS,
+    ).toBe(7);
+    for (const value of ['0', '31', 'a week']) {
+      expect(() => loadConfig({ ...BASE, CALL_MAX_SCHEDULE_AHEAD_DAYS: value })).toThrow(
+        /CALL_MAX_SCHEDULE_AHEAD_DAYS: expected an integer between 1 and 30/,
+      );
+    }
+  });
+});

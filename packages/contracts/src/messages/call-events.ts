@@ -78,6 +78,8 @@ export const callEventDataSchemas = {
     openaiCallId: nonEmpty.optional(),
     campaignId: nonEmpty.optional(),
     contactId: nonEmpty.optional(),
+    /** Values for the agent's instructions on this call (`{{name}}`), e.g. from a call request. */
+    variables: z.record(z.string(), z.string()).optional(),
   }),
   ringing: z.object({}),
   answered: z.object({

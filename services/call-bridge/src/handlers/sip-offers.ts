@@ -23,6 +23,7 @@ import {
   type SipOfferResult,
 } from '@app/contracts';
 
+import type { LoadAgent } from '../adapters/agent-sessions.js';
 import type { AgentSession } from '../adapters/openai-realtime.js';
 import type { OpenSideband } from '../adapters/openai-sideband.js';
 import { referUri, type SipCallActions } from '../adapters/openai-sip-calls.js';
@@ -37,7 +38,7 @@ export interface SipOfferDeps extends CallWiring {
   pod: string;
   calls: LiveCalls;
   owners: CallOwners;
-  loadAgent: (agentId: string) => Promise<AgentSession | null>;
+  loadAgent: LoadAgent;
   sipCalls: SipCallActions;
   openSideband: OpenSideband;
   log: BusLogger & { child(bindings: object): CallLog & BusLogger };
@@ -94,7 +95,7 @@ export function serveSipOffers(deps: SipOfferDeps): Subscription {
 
       let agent: AgentSession | null;
       try {
-        agent = await deps.loadAgent(offer.agentId);
+        agent = await deps.loadAgent(offer.agentId, callId);
       } catch (err) {
         return giveUp('agent-lookup-failed', err);
       }

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { CallEndReason } from '@app/contracts';
 import { verifyStreamToken } from '@app/platform';
 
+import type { LoadAgent } from '../adapters/agent-sessions.js';
 import type { AgentSession, OpenRealtime } from '../adapters/openai-realtime.js';
 import type { TwilioCalls } from '../adapters/twilio-calls.js';
 import { BASE64, twilioWire } from '../adapters/twilio-wire.js';
@@ -34,7 +35,7 @@ export interface MediaStreamOptions extends CallWiring {
   /** Null when OPENAI_API_KEY is unset: every stream is refused. */
   openRealtime: OpenRealtime | null;
   /** The agent's session settings; null when there is no such agent. */
-  loadAgent: (agentId: string) => Promise<AgentSession | null>;
+  loadAgent: LoadAgent;
   /** Twilio's REST API for the apology when the provider is lost; null: the stream just closes. */
   twilioCalls?: TwilioCalls | null;
   /** What the caller hears when the call cannot go on. */
@@ -242,7 +243,7 @@ export async function mediaStreamRoutes(
       let agent: AgentSession | null;
       try {
         const lookupStart = performance.now();
-        agent = await opts.loadAgent(call.agentId);
+        agent = await opts.loadAgent(call.agentId, call.id);
         opts.metrics?.setupStage.observe(
           { stage: 'agent' },
           (performance.now() - lookupStart) / 1_000,

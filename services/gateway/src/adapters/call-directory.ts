@@ -1,10 +1,12 @@
 /**
  * The gateway's reads for the Twilio and OpenAI webhooks: which agent answers a number, whether
- * an agent exists, and which call a Twilio CallSid belongs to. Behind an interface so the routes are tested with the real
- * PostgreSQL or with an in-memory directory alike.
+ * an agent exists, an agent's answering-machine settings, and which call a Twilio CallSid
+ * belongs to. Behind an interface so the routes are tested with the real PostgreSQL or with an
+ * in-memory directory alike.
  */
 import type { PrismaClient } from '@app/db';
 
+import type { AnsweringMachineSettings } from '../domain/answering-machine.js';
 import { isUuid } from '../domain/call-record.js';
 
 /** What the status callback needs to know of a recorded call. */
@@ -12,7 +14,10 @@ export interface CallBySid {
   callId: string;
   /** How the call reached the voice model; null until known. */
   transport: 'media_streams' | 'sip' | null;
-  /** When a call-bridge answered it (the projected `answered` event); null if none did. */
+  /**
+   * When a call-bridge answered it (the projected `answered` event); null if none did, also
+   * when only an answering machine did (`answeredBy: machine`).
+   */
   answeredAt: Date | null;
 }
 
@@ -26,6 +31,11 @@ export interface CallDirectory {
   agentExists(agentId: string): Promise<boolean>;
   /** The call with a Twilio CallSid; null when no call with it was recorded (yet). */
   callForSid(callSid: string): Promise<CallBySid | null>;
+  /**
+   * An agent's answering-machine settings (`amd_mode`, `voicemail_message`), for the TwiML of
+   * an outbound call; null when there is no such agent (or the id is not an agent id).
+   */
+  answeringMachineOf(agentId: string): Promise<AnsweringMachineSettings | null>;
 }
 
 export class PrismaCallDirectory implements CallDirectory {
@@ -55,5 +65,13 @@ export class PrismaCallDirectory implements CallDirectory {
       select: { id: true, transport: true, answeredAt: true },
     });
     return row ? { callId: row.id, transport: row.transport, answeredAt: row.answeredAt } : null;
+  }
+
+  async answeringMachineOf(agentId: string): Promise<AnsweringMachineSettings | null> {
+    if (!isUuid(agentId)) return null;
+    return this.prisma.agent.findUnique({
+      where: { id: agentId },
+      select: { amdMode: true, voicemailMessage: true },
+    });
   }
 }

@@ -76,8 +76,17 @@ async function createCall(tx: Tx, event: Extract<CallEvent, { type: 'call.create
         ...(isUuid(d.agentId) && (await tx.agent.findUnique({ where: { id: d.agentId } }))
           ? { agentId: d.agentId }
           : {}),
-        ...(isUuid(d.campaignId) ? { campaignId: d.campaignId } : {}),
-        ...(isUuid(d.contactId) ? { campaignContactId: d.contactId } : {}),
+        // References that do not exist are dropped, not inserted: a foreign-key failure here would
+        // stop the projector on this event for ever, with every later event behind it.
+        ...(isUuid(d.campaignId) &&
+        (await tx.campaign.findUnique({ where: { id: d.campaignId }, select: { id: true } }))
+          ? { campaignId: d.campaignId }
+          : {}),
+        ...(isUuid(d.contactId) &&
+        (await tx.campaignContact.findUnique({ where: { id: d.contactId }, select: { id: true } }))
+          ? { campaignContactId: d.contactId }
+          : {}),
+        ...(d.variables ? { variables: d.variables } : {}),
       },
     ],
     skipDuplicates: true,
@@ -102,6 +111,11 @@ async function applyToCall(tx: Tx, event: CallEvent): Promise<void> {
     case 'call.ringing':
       return setStatus(tx, event.callId, 'ringing');
     case 'call.answered':
+      // An answering machine (the gateway's /twilio/outbound hung up or left a voicemail) is
+      // on the line, but no agent took the call: `answeredAt` stays null, so Twilio's final
+      // status callback ends it and the lost-bridge sweeper leaves it alone. The event itself
+      // is in CallEvent.
+      if (event.data.answeredBy === 'machine') return setStatus(tx, event.callId, 'in_progress');
       return setStatus(tx, event.callId, 'in_progress', {
         answeredAt: new Date(event.ts),
         ...(event.data.pod ? { bridgePod: event.data.pod } : {}),

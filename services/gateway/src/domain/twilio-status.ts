@@ -21,7 +21,9 @@ export function endReasonForStatus(status: string): CallEndReason | null {
  * Whether a call's end belongs to a call-bridge rather than to Twilio's final status callback:
  * a Media Streams call that a bridge answered. Its owning bridge publishes `ended` with the
  * true reason (`caller-hangup`, `agent-hangup`, …), or, if that bridge died, the bridge_lost
- * sweeper does. A call no bridge answered (the media socket never opened) has nobody else to
+ * sweeper does. A call no bridge answered (the media socket never opened; an outbound call
+ * the dialer placed that was busy, not answered, failed or canceled; an answering machine the
+ * outbound TwiML hung up on, whose `answered` leaves `answeredAt` null) has nobody else to
  * close it, so the status callback does.
  */
 export function bridgeOwnsEnd(call: {

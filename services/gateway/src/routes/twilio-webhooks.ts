@@ -17,19 +17,21 @@
  *   callback, with `answered` not yet projected, is closed here as never bridged.
  *
  * Every request is checked against X-Twilio-Signature over PUBLIC_BASE_URL + path (twilio.md
- * §2.1); a bad or missing signature gets 403 and nothing is recorded.
+ * §2.1; ./twilio-signature.ts); a bad or missing signature gets 403 and nothing is recorded.
+ * Calls the dialer placed get their TwiML from ./twilio-outbound.ts and their status callbacks
+ * here, like any other call.
  */
 import formBody from '@fastify/formbody';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import twilio from 'twilio';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
 import { callEvent, publishEvent, uuidV5, type CallEvent, type Names } from '@app/contracts';
-import { signStreamToken } from '@app/platform';
 
 import type { CallBySid, CallDirectory } from '../adapters/call-directory.js';
 import { bridgeOwnsEnd, endReasonForStatus } from '../domain/twilio-status.js';
+import { connectStreamTwiml, sorryTwiml } from '../domain/twiml.js';
+import { twilioSignatureCheck } from './twilio-signature.js';
 
 export interface TwilioWebhookOptions {
   /** PUBLIC_BASE_URL: the origin (and path prefix) Twilio called. */
@@ -69,45 +71,12 @@ const statusParams = z.object({
   SequenceNumber: z.coerce.number().int().nonnegative().optional(),
 });
 
-/** A polite end for a call we cannot take (twilio.md §3: Say then Hangup). */
-function sorryTwiml(): string {
-  const response = new twilio.twiml.VoiceResponse();
-  response.say('Sorry, this number cannot take your call right now. Goodbye.');
-  response.hangup();
-  return response.toString();
-}
-
 export async function twilioWebhookRoutes(
   app: FastifyInstance,
   opts: TwilioWebhookOptions,
 ): Promise<void> {
   await app.register(formBody, { bodyLimit: 64 * 1024 });
-  const base = opts.publicBaseUrl.replace(/\/+$/, '');
-
-  /** The signature check; true when the request may go on. */
-  const verified = (request: FastifyRequest, reply: FastifyReply): boolean => {
-    if (!opts.authToken) {
-      request.log.error(
-        { route: request.url },
-        'twilio webhook refused: TWILIO_AUTH_TOKEN is not set',
-      );
-      void reply.code(503).send({ error: 'twilio webhooks are not configured' });
-      return false;
-    }
-    const signature = request.headers['x-twilio-signature'];
-    const params = (request.body ?? {}) as Record<string, string>;
-    const ok =
-      typeof signature === 'string' &&
-      twilio.validateRequest(opts.authToken, signature, `${base}${request.url}`, params);
-    if (!ok) {
-      request.log.warn(
-        { route: request.url, signed: typeof signature === 'string' },
-        'twilio signature invalid',
-      );
-      void reply.code(403).send({ error: 'invalid X-Twilio-Signature' });
-    }
-    return ok;
-  };
+  const verified = twilioSignatureCheck(opts);
 
   const publish = (event: CallEvent) => publishEvent(opts.js, opts.names, event);
 
@@ -146,20 +115,9 @@ export async function twilioWebhookRoutes(
         { id: createdEventId },
       ) as CallEvent,
     );
-    const token = signStreamToken({
-      callId,
-      agentId: agent.agentId,
-      secret: opts.streamTokenSecret,
-      ttlSec: opts.streamTokenTtlSec,
-      setupStartMs,
-    });
-    const response = new twilio.twiml.VoiceResponse();
-    const stream = response.connect().stream({ url: opts.mediaUrl });
-    stream.parameter({ name: 'callId', value: callId });
-    stream.parameter({ name: 'agentId', value: agent.agentId });
-    stream.parameter({ name: 'token', value: token });
+    const twiml = connectStreamTwiml({ callId, agentId: agent.agentId, setupStartMs }, opts);
     request.log.info({ callId, callSid: CallSid }, 'inbound call connected to the bridge');
-    return reply.type('text/xml').send(response.toString());
+    return reply.type('text/xml').send(twiml);
   });
 
   app.post('/twilio/status', async (request, reply) => {

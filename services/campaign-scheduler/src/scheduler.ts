@@ -1,0 +1,157 @@
+/**
+ * The dialer of one replica, assembled: the call-request intake, the call-ended consumer, the
+ * dial loop and the reconciler. `main.ts` starts it with the service's clients; tests start one
+ * (or several, as replicas) against the simulators.
+ */
+import { jetstream } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+
+import type { Names, RunningConsumer } from '@app/contracts';
+import type { PrismaClient } from '@app/db';
+import { PrismaDialingDirectory, type DialingDirectory } from '@app/dialing';
+import type { Logger } from '@app/platform';
+
+import { dialerEvents } from './adapters/call-events.js';
+import { CallRequestStore } from './adapters/call-request-store.js';
+import { PrismaDialDirectory } from './adapters/dial-directory.js';
+import { KvSlotStore } from './adapters/kv-slot-store.js';
+import type { TwilioDialer } from './adapters/twilio-dialer.js';
+import { DEFAULT_RETRY_ON, type RetryPolicy } from './domain/attempts.js';
+import { classifyDialError, dialErrorFields } from './domain/dial-errors.js';
+import { CallRateLimiter, type SlotStore } from './domain/rate-limiter.js';
+import { startCallEndedConsumer } from './handlers/call-ended.js';
+import { startCallRequestIntake } from './handlers/call-request-intake.js';
+import { startDialLoop, type DialLoop } from './handlers/dial-loop.js';
+import { startReconciler, type Reconciler } from './handlers/reconciler.js';
+
+/** The dialer's settings (from config.ts; see its comments and the README for each). */
+export interface DialerSettings {
+  gatewayUrl: string;
+  openaiSipUri: string | undefined;
+  ringTimeoutSec: number;
+  maxCps: number;
+  maxCpsPerNumber: number;
+  maxConcurrent: number;
+  maxAttempts: number;
+  retryBackoffMs: number;
+  transientBackoffMs: number;
+  maxTransientFailures: number;
+  parallelism: number;
+  pollIntervalMs: number;
+  reclaimAfterMs: number;
+  liveCheckAfterMs: number;
+}
+
+export interface SchedulerDeps {
+  nc: NatsConnection;
+  names: Names;
+  prisma: PrismaClient;
+  /** Null: requests are taken and recorded, nothing is dialed (no Twilio credentials). */
+  dialer: TwilioDialer | null;
+  settings: DialerSettings;
+  pod: string;
+  log: Logger;
+  /** @defaultValue the KV bucket `dialer-rate-limits` */
+  slotStore?: SlotStore;
+  /** @defaultValue `PrismaDialingDirectory` */
+  directory?: DialingDirectory;
+}
+
+export interface RunningScheduler {
+  /** Stops taking requests and ends, gives back or finishes the attempts in hand. */
+  stop(): Promise<void>;
+}
+
+export async function startScheduler(deps: SchedulerDeps): Promise<RunningScheduler> {
+  const { settings: s, log } = deps;
+  const store = new CallRequestStore(deps.prisma);
+  const policy: RetryPolicy = {
+    maxAttempts: s.maxAttempts,
+    backoffMs: s.retryBackoffMs,
+    retryOn: DEFAULT_RETRY_ON,
+  };
+  let loop: DialLoop | undefined;
+  let reconciler: Reconciler | undefined;
+  if (deps.dialer) {
+    // Bad credentials show at start, not on the first call; a Twilio outage does not stop it.
+    await deps.dialer.check().catch((err: unknown) => {
+      log.error(
+        dialErrorFields(classifyDialError(err)),
+        'twilio check failed: calls will fail until it answers',
+      );
+    });
+    const attemptDeps = {
+      store,
+      dialer: deps.dialer,
+      limiter: new CallRateLimiter({
+        store: deps.slotStore ?? (await KvSlotStore.open(deps.nc, deps.names)),
+        globalCps: s.maxCps,
+        perNumberCps: s.maxCpsPerNumber,
+      }),
+      events: dialerEvents(jetstream(deps.nc), deps.names),
+      directory: new PrismaDialDirectory(deps.prisma),
+      placement: {
+        gatewayUrl: s.gatewayUrl,
+        openaiSipUri: s.openaiSipUri,
+        ringTimeoutSec: s.ringTimeoutSec,
+      },
+      transient: { backoffMs: s.transientBackoffMs, maxFailures: s.maxTransientFailures },
+    };
+    loop = startDialLoop({
+      ...attemptDeps,
+      maxConcurrent: s.maxConcurrent,
+      parallelism: s.parallelism,
+      pollIntervalMs: s.pollIntervalMs,
+      pod: deps.pod,
+      log: log.child({ component: 'dialer' }),
+    });
+    const wake = loop.wake;
+    reconciler = startReconciler(
+      {
+        ...attemptDeps,
+        reclaimAfterMs: s.reclaimAfterMs,
+        liveCheckAfterMs: s.liveCheckAfterMs,
+        pod: deps.pod,
+        log: log.child({ component: 'reconciler' }),
+        onReleased: wake,
+      },
+      Math.max(50, Math.min(s.reclaimAfterMs, s.liveCheckAfterMs) / 4),
+    );
+  }
+  const consumers: RunningConsumer[] = [];
+  try {
+    consumers.push(
+      await startCallEndedConsumer({
+        nc: deps.nc,
+        names: deps.names,
+        store,
+        policy,
+        log: log.child({ component: 'call-ended' }),
+        onApplied: () => loop?.wake(),
+      }),
+    );
+    consumers.push(
+      await startCallRequestIntake({
+        nc: deps.nc,
+        names: deps.names,
+        store,
+        directory: deps.directory ?? new PrismaDialingDirectory(deps.prisma),
+        log: log.child({ component: 'intake' }),
+        onAccepted: () => loop?.wake(),
+      }),
+    );
+  } catch (err) {
+    await Promise.all(consumers.map((c) => c.stop()));
+    await reconciler?.stop();
+    await loop?.stop();
+    throw err;
+  }
+  return {
+    async stop() {
+      // Intake first: nothing new arrives while the rest winds down.
+      for (const c of [...consumers].reverse()) await c.stop();
+      await reconciler?.stop();
+      await loop?.stop();
+    },
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * An outbound call end to end, every service a real process as in a pod: an operator's
+ * `POST /v1/calls` on the gateway, the campaign-scheduler's dialer placing it through the
+ * Twilio simulator, the callee answering, Twilio fetching the gateway's `/twilio/outbound`
+ * TwiML, the call-bridge bridging it to the OpenAI simulator with the request's variables in
+ * the agent's instructions, and the call and the request recorded in PostgreSQL. Real NATS.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createNames, type Names } from '@app/contracts';
+import { createPrismaClient, type PrismaClient } from '@app/db';
+import { createTestDatabase } from '@app/db/testing';
+import { parseScenario, startSimulators, type Simulators } from '@app/sim';
+
+import { freePort, spawnService, waitForOk, type ServiceProcess } from './service-process.js';
+
+const NATS_URL = 'nats://127.0.0.1:4222';
+const OUR_NUMBER = '+15555550100';
+const CALLEE = '+15555550123';
+const SECRET = 'outbound-test-stream-token-secret-000000';
+const API_KEY = `vpk_${randomBytes(24).toString('base64url')}`;
+
+/** The callee: listens to the agent, answers once, hangs up. */
+const callee = parseScenario({
+  name: 'renewal-callee',
+  caller: {
+    steps: [
+      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
+      { say: 'Yes, please renew it.' },
+      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
+      { hangup: true },
+    ],
+  },
+  model: {
+    greeting: 'Hello Ada, I am calling about your policy renewal.',
+    turns: [{ say: 'Done, it is renewed. Goodbye!' }],
+  },
+});
+
+async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge → model', () => {
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+  const names: Names = createNames(prefix);
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let prisma: PrismaClient;
+  let nc: NatsConnection;
+  let sims: Simulators;
+  const procs: ServiceProcess[] = [];
+  let agentId: string;
+  let gatewayUrl: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    prisma = createPrismaClient({ databaseUrl: db.databaseUrl });
+    const agent = await prisma.agent.create({
+      data: {
+        name: 'renewals',
+        instructions: 'You call {{name}} to renew policy {{policy}}.',
+        greetFirst: true,
+      },
+    });
+    agentId = agent.id;
+    await prisma.phoneNumber.create({ data: { e164: OUR_NUMBER, agentId } });
+    await prisma.apiKey.create({
+      data: {
+        name: 'outbound test',
+        hashedKey: createHash('sha256').update(API_KEY).digest('hex'),
+        prefix: API_KEY.slice(0, 12),
+        role: 'operator',
+      },
+    });
+    nc = await connect({ servers: NATS_URL });
+
+    const [gatewayPort, bridgePort, schedulerPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
+    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    sims = await startSimulators({
+      pacing: 'fast',
+      voiceUrl: `${gatewayUrl}/twilio/voice`,
+      statusCallbackUrl: `${gatewayUrl}/twilio/status`,
+      webhookUrl: `${gatewayUrl}/openai/webhook`,
+    });
+    sims.twilio.setBehaviour(CALLEE, { answer: 'human', scenario: callee });
+    const common = {
+      DATABASE_URL: db.databaseUrl,
+      NATS_URL,
+      NATS_PREFIX: prefix,
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      STREAM_TOKEN_SECRET: SECRET,
+      TWILIO_ACCOUNT_SID: sims.credentials.twilio.accountSid,
+      TWILIO_AUTH_TOKEN: sims.credentials.twilio.authToken,
+      TWILIO_API_BASE_URL: sims.twilioUrl,
+      OPENAI_API_KEY: sims.credentials.openai.apiKey,
+      OPENAI_BASE_URL: `${sims.openaiHttpUrl}/v1`,
+    };
+    const gateway = spawnService('gateway', {
+      ...common,
+      HTTP_PORT: String(gatewayPort),
+      POD_NAME: 'gateway-0',
+      PUBLIC_BASE_URL: gatewayUrl,
+      CALL_BRIDGE_MEDIA_URL: `ws://127.0.0.1:${bridgePort}/media`,
+      OPENAI_WEBHOOK_SECRET: sims.credentials.openai.webhookSecret,
+    });
+    const bridge = spawnService('call-bridge', {
+      ...common,
+      HTTP_PORT: String(bridgePort),
+      POD_NAME: 'bridge-0',
+      OPENAI_REALTIME_URL: sims.openaiWssUrl,
+      OPENAI_REALTIME_CA: sims.tlsCertPem,
+    });
+    const scheduler = spawnService('campaign-scheduler', {
+      ...common,
+      HTTP_PORT: String(schedulerPort),
+      POD_NAME: 'scheduler-0',
+      GATEWAY_PUBLIC_URL: gatewayUrl,
+      DIAL_POLL_INTERVAL_MS: '100',
+      DIAL_MAX_CPS: '10',
+    });
+    procs.push(gateway, bridge, scheduler);
+    await Promise.all([
+      waitForOk(`${gatewayUrl}/readyz`, gateway, 60_000),
+      waitForOk(`http://127.0.0.1:${bridgePort}/readyz`, bridge, 60_000),
+      waitForOk(`http://127.0.0.1:${schedulerPort}/readyz`, scheduler, 60_000),
+    ]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(
+      procs.map(async (p) => {
+        p.child.kill('SIGTERM');
+        const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+        await p.exited;
+        clearTimeout(timer);
+      }),
+    );
+    await sims?.close();
+    if (nc) {
+      const jsm = await jetstreamManager(nc);
+      for (const stream of [
+        ...Object.values(names.streams).map((s) => s.name),
+        ...Object.values(names.kv).map((b) => `KV_${b.name}`),
+      ]) {
+        await jsm.streams.delete(stream).catch(() => undefined);
+      }
+      await nc.close();
+    }
+    await prisma?.$disconnect();
+    await db?.drop();
+  }, 60_000);
+
+  const placeCall = (idempotencyKey: string) =>
+    fetch(`${gatewayUrl}/v1/calls`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${API_KEY}`,
+        'content-type': 'application/json',
+        'idempotency-key': idempotencyKey,
+      },
+      body: JSON.stringify({
+        to: '+1 555 555 0123',
+        agentId,
+        variables: { name: 'Ada', policy: 'P-9' },
+      }),
+    });
+
+  it('places the requested call once, bridges it with the variables, and records it', async () => {
+    const first = await placeCall('renewal-ada-1');
+    expect(first.status).toBe(202);
+    const { requestId } = (await first.json()) as { requestId: string };
+    // The same key again: the same request, never a second call.
+    const again = await placeCall('renewal-ada-1');
+    expect(again.status).toBe(202);
+    expect(((await again.json()) as { requestId: string }).requestId).toBe(requestId);
+
+    const call = await until(async () => {
+      const c = await prisma.call.findFirst({
+        where: { direction: 'outbound', toNumber: CALLEE, endedAt: { not: null } },
+        include: { transcriptTurns: { orderBy: { sequence: 'asc' } } },
+      });
+      return c ?? undefined;
+    }, 60_000);
+    expect(call).toMatchObject({
+      fromNumber: OUR_NUMBER,
+      agentId,
+      status: 'completed',
+      transport: 'media_streams',
+      bridgePod: 'bridge-0',
+      variables: { name: 'Ada', policy: 'P-9' },
+    });
+    expect(call.transcriptTurns.map((t) => [t.role, t.text])).toEqual([
+      ['assistant', 'Hello Ada, I am calling about your policy renewal.'],
+      ['user', 'Yes, please renew it.'],
+      ['assistant', 'Done, it is renewed. Goodbye!'],
+    ]);
+    // The model was configured with the request's values in the agent's instructions.
+    const session = sims.openai.sessions().find((s) => s.scenario === 'renewal-callee');
+    expect(session?.config.instructions).toBe('You call Ada to renew policy P-9.');
+
+    // Twilio placed exactly one call, from our number, fetching the gateway's outbound TwiML.
+    const { accountSid, authToken } = sims.credentials.twilio;
+    const listed = await fetch(`${sims.twilioUrl}/2010-04-01/Accounts/${accountSid}/Calls.json`, {
+      headers: {
+        authorization: `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`,
+      },
+    });
+    const { calls } = (await listed.json()) as { calls: Array<{ sid: string; to: string }> };
+    const placed = calls.filter((c) => c.to === CALLEE);
+    expect(placed).toHaveLength(1);
+    expect(placed[0]?.sid).toBe(call.twilioCallSid);
+    const request = await prisma.callRequest.findUniqueOrThrow({
+      where: { idempotencyKey: 'renewal-ada-1' },
+    });
+    expect(request.callId).toBe(call.id);
+  }, 90_000);
+});
