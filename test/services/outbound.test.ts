@@ -16,7 +16,13 @@ import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
 import { parseScenario, startSimulators, type Simulators } from '@app/sim';
 
-import { freePort, spawnService, waitForOk, type ServiceProcess } from './service-process.js';
+import {
+  freePort,
+  spawnService,
+  until,
+  waitForOk,
+  type ServiceProcess,
+} from './service-process.js';
 
 const NATS_URL = 'nats://127.0.0.1:4222';
 const OUR_NUMBER = '+15555550100';
@@ -40,16 +46,6 @@ const callee = parseScenario({
     turns: [{ say: 'Done, it is renewed. Goodbye!' }],
   },
 });
-
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge → model', () => {
   const prefix = `t${randomBytes(4).toString('hex')}`;

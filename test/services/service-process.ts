@@ -70,3 +70,14 @@ export async function waitForOk(
   }
   throw new Error(`${url} not ready after ${timeoutMs} ms:\n${proc.stdout.slice(-20).join('\n')}`);
 }
+
+/** Polls `check` every 100 ms until it returns a value. */
+export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

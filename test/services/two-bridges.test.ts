@@ -19,7 +19,13 @@ import { signStreamToken } from '@app/platform';
 import { captureLogs } from '@app/platform/testing';
 import { parseScenario, startSimulators, type Simulators } from '@app/sim';
 
-import { freePort, spawnService, waitForOk, type ServiceProcess } from './service-process.js';
+import {
+  freePort,
+  spawnService,
+  until,
+  waitForOk,
+  type ServiceProcess,
+} from './service-process.js';
 import { startTcpBalancer, type TcpBalancer } from './tcp-balancer.js';
 
 const NATS_URL = 'nats://127.0.0.1:4222';
@@ -45,16 +51,6 @@ const chat = parseScenario({
     turns: [{ say: 'We open at nine in the morning.' }, { say: 'You are welcome, goodbye!' }],
   },
 });
-
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('call-bridge - two processes share calls and survive the loss of one', () => {
   const prefix = `t${randomBytes(4).toString('hex')}`;

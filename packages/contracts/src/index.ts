@@ -192,9 +192,10 @@ export {
   validateMessage,
 } from './bus/publish.js';
 export type { PublishOptions } from './bus/publish.js';
-export { consumeMessages } from './bus/consume.js';
+export { consumeMessages, ensureDurableConsumer } from './bus/consume.js';
 export type {
   ConsumeOptions,
+  DurableConsumerSpec,
   MessageHandler,
   MessageMeta,
   RunningConsumer,

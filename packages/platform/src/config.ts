@@ -299,3 +299,20 @@ export function redactConfig<T extends object>(config: T): Record<string, unknow
   }
   return out;
 }
+
+/**
+ * A `superRefine` step for services that call Twilio's REST API: the account SID and the auth
+ * token come together or not at all, since either alone can only fail at the first call.
+ */
+export function requireTwilioCredentialPair(
+  cfg: { TWILIO_ACCOUNT_SID?: string | undefined; TWILIO_AUTH_TOKEN?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if ((cfg.TWILIO_ACCOUNT_SID === undefined) !== (cfg.TWILIO_AUTH_TOKEN === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [cfg.TWILIO_ACCOUNT_SID === undefined ? 'TWILIO_ACCOUNT_SID' : 'TWILIO_AUTH_TOKEN'],
+      message: 'set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither',
+    });
+  }
+}

@@ -13,6 +13,7 @@ export {
   boolEnv,
   formatConfigError,
   intEnv,
+  requireTwilioCredentialPair,
   isSecretVariable,
   LOG_LEVELS,
   logLevelEnv,

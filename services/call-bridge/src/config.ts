@@ -4,6 +4,7 @@ import {
   baseServiceEnv,
   parseConfig,
   refuseDevStreamTokenSecret,
+  requireTwilioCredentialPair,
   streamTokenSecretEnv,
 } from '@app/platform';
 
@@ -75,13 +76,7 @@ export const configSchema = baseServiceEnv({ httpPort: 3001 })
   })
   .superRefine((cfg, ctx) => {
     refuseDevStreamTokenSecret(cfg, ctx);
-    if ((cfg.TWILIO_ACCOUNT_SID === undefined) !== (cfg.TWILIO_AUTH_TOKEN === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [cfg.TWILIO_ACCOUNT_SID === undefined ? 'TWILIO_ACCOUNT_SID' : 'TWILIO_AUTH_TOKEN'],
-        message: 'set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither',
-      });
-    }
+    requireTwilioCredentialPair(cfg, ctx);
     if (cfg.OWNER_STALE_AFTER_MS < 3 * cfg.CALL_OWNER_HEARTBEAT_MS) {
       ctx.addIssue({
         code: 'custom',

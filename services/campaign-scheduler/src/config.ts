@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { baseServiceEnv, intEnv, parseConfig } from '@app/platform';
+import { baseServiceEnv, intEnv, parseConfig, requireTwilioCredentialPair } from '@app/platform';
 
 /** A calls-per-second limit: at least one call per 20 s (the rate-limit bucket TTL is 60 s). */
 const cpsEnv = (fallback: number) =>
@@ -88,13 +88,7 @@ export const configSchema = baseServiceEnv({ httpPort: 3002 })
     DIAL_LIVE_CHECK_AFTER_MS: intEnv({ min: 200, max: 86_400_000, default: 600_000 }),
   })
   .superRefine((cfg, ctx) => {
-    if ((cfg.TWILIO_ACCOUNT_SID === undefined) !== (cfg.TWILIO_AUTH_TOKEN === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [cfg.TWILIO_ACCOUNT_SID === undefined ? 'TWILIO_ACCOUNT_SID' : 'TWILIO_AUTH_TOKEN'],
-        message: 'set both TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or neither',
-      });
-    }
+    requireTwilioCredentialPair(cfg, ctx);
     if (cfg.DIAL_RECLAIM_AFTER_MS < 2 * cfg.TWILIO_REQUEST_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',

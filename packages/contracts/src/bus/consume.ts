@@ -9,8 +9,15 @@
  *
  * The loop never throws: a bad message or a failing handler never stops the subscriber.
  */
-import { type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
-import { type MsgHdrs } from '@nats-io/transport-node';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiError,
+  jetstreamManager,
+  type JetStreamClient,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import { type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { context } from '@opentelemetry/api';
 
 import { decodeMessage, type SubjectMessages } from '../registry.js';
@@ -144,4 +151,39 @@ export async function consumeMessages<K extends SubjectKind>(
       await done;
     },
   };
+}
+
+/** What a durable consumer is created with (explicit acks, from the stream's start). */
+export interface DurableConsumerSpec {
+  readonly stream: string;
+  readonly durable: string;
+  readonly filterSubject: string;
+  /** Messages in flight at once; 1 keeps stream order across retries. @defaultValue server's */
+  readonly maxAckPending?: number;
+  /** How long a message may be held before redelivery, in ms. @defaultValue 30 000 */
+  readonly ackWaitMs?: number;
+}
+
+/**
+ * Creates durable consumer `spec.durable` if it is missing. Idempotent, and safe from several
+ * replicas at once: an existing consumer is left as it is (its position is the point of it).
+ */
+export async function ensureDurableConsumer(
+  nc: NatsConnection,
+  spec: DurableConsumerSpec,
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  try {
+    await jsm.consumers.info(spec.stream, spec.durable);
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError)) throw err;
+    await jsm.consumers.add(spec.stream, {
+      durable_name: spec.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: spec.filterSubject,
+      ...(spec.maxAckPending === undefined ? {} : { max_ack_pending: spec.maxAckPending }),
+      ack_wait: (spec.ackWaitMs ?? 30_000) * 1_000_000,
+    });
+  }
 }

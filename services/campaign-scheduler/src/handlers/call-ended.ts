@@ -6,16 +6,15 @@
  * longer live, which frees a place under DIAL_MAX_CONCURRENT. Ends of other calls (inbound) and
  * redelivered ends change nothing.
  */
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  JetStreamApiError,
-  jetstreamManager,
-} from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 
-import { consumeMessages, type Names, type RunningConsumer } from '@app/contracts';
+import {
+  consumeMessages,
+  ensureDurableConsumer,
+  type Names,
+  type RunningConsumer,
+} from '@app/contracts';
 import type { Logger } from '@app/platform';
 
 import type { CallRequestStore } from '../adapters/call-request-store.js';
@@ -23,21 +22,11 @@ import type { RetryPolicy } from '../domain/attempts.js';
 
 /** Creates the durable consumer if missing (idempotent; safe from several replicas). */
 export async function ensureCallEndedConsumer(nc: NatsConnection, names: Names): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  const stream = names.streams.calls.name;
-  const durable = names.consumers.schedulerOnCallEnded;
-  try {
-    await jsm.consumers.info(stream, durable);
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError)) throw err;
-    await jsm.consumers.add(stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: names.subjects.callEventsOfType('ended'),
-      ack_wait: 30_000_000_000,
-    });
-  }
+  await ensureDurableConsumer(nc, {
+    stream: names.streams.calls.name,
+    durable: names.consumers.schedulerOnCallEnded,
+    filterSubject: names.subjects.callEventsOfType('ended'),
+  });
 }
 
 export interface CallEndedDeps {

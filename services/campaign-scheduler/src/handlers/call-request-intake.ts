@@ -11,17 +11,12 @@
  *
  * Only a failing database makes the handler throw: the message is NAKed and comes back later.
  */
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  JetStreamApiError,
-  jetstreamManager,
-} from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 
 import {
   consumeMessages,
+  ensureDurableConsumer,
   type CallRequest,
   type Names,
   type RunningConsumer,
@@ -33,21 +28,11 @@ import type { CallRequestStore } from '../adapters/call-request-store.js';
 
 /** Creates the durable consumer if missing (idempotent; safe from several replicas). */
 export async function ensureCallRequestConsumer(nc: NatsConnection, names: Names): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  const stream = names.streams.callRequests.name;
-  const durable = names.consumers.callRequests;
-  try {
-    await jsm.consumers.info(stream, durable);
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError)) throw err;
-    await jsm.consumers.add(stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: names.subjects.allCallRequests,
-      ack_wait: 30_000_000_000,
-    });
-  }
+  await ensureDurableConsumer(nc, {
+    stream: names.streams.callRequests.name,
+    durable: names.consumers.callRequests,
+    filterSubject: names.subjects.allCallRequests,
+  });
 }
 
 export interface IntakeDeps {

@@ -6,38 +6,28 @@
  * the message is NAKed with backoff and everything behind it waits in JetStream: nothing is
  * lost, and projection resumes where it stopped once the database is back.
  */
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  JetStreamApiError,
-  jetstreamManager,
-} from '@nats-io/jetstream';
+import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 
-import { consumeMessages, type BusLogger, type Names, type RunningConsumer } from '@app/contracts';
+import {
+  consumeMessages,
+  ensureDurableConsumer,
+  type BusLogger,
+  type Names,
+  type RunningConsumer,
+} from '@app/contracts';
 
 import type { CallRecordStore } from '../adapters/call-record-store.js';
 
 /** Creates the durable consumer if missing (idempotent; safe from several gateway replicas). */
 export async function ensureCallRecordConsumer(nc: NatsConnection, names: Names): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  const stream = names.streams.calls.name;
-  const durable = names.consumers.callRecords;
-  try {
-    await jsm.consumers.info(stream, durable);
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError)) throw err;
-    await jsm.consumers.add(stream, {
-      durable_name: durable,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: names.subjects.allCallEvents,
-      // One event in flight keeps per-call order across retries.
-      max_ack_pending: 1,
-      ack_wait: 30_000_000_000,
-    });
-  }
+  await ensureDurableConsumer(nc, {
+    stream: names.streams.calls.name,
+    durable: names.consumers.callRecords,
+    filterSubject: names.subjects.allCallEvents,
+    // One event in flight keeps per-call order across retries.
+    maxAckPending: 1,
+  });
 }
 
 export async function startCallRecordProjector(deps: {
