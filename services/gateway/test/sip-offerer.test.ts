@@ -99,6 +99,14 @@ describe('gateway - SIP offer policy', () => {
     }
   });
 
+  it('a call a pod already owns (an earlier offer of it was taken) counts as accepted', async () => {
+    const bus = scripted([{ status: 'rejected', reason: 'already-owned' }]);
+    expect(await offerSipCall({ ...bus.policy, deadlineMs: 2_000 })).toMatchObject({
+      outcome: 'accepted',
+      attempts: 1,
+    });
+  });
+
   it('refuses a deadline that is not a positive number of ms', async () => {
     const bus = scripted([{ status: 'accepted', pod: 'p' }]);
     await expect(offerSipCall({ ...bus.policy, deadlineMs: 0 })).rejects.toThrow(RangeError);

@@ -19,6 +19,12 @@ export type OfferAttempt =
 export const RETRYABLE_REJECTIONS: readonly string[] = ['at-capacity', 'draining'];
 
 /**
+ * The bridge's `already-owned`: a pod holds this call already (an earlier offer of it was taken).
+ * The call is in hand: nothing must be rejected or ended for it.
+ */
+export const ALREADY_OWNED = 'already-owned';
+
+/**
  * Why no bridge took the call although nothing failed: the caller hears busy.
  * - `no-bridge`: no bridge is running (no responders).
  * - `at-capacity` / `draining`: the last pod asked was full or draining when the deadline passed.
@@ -77,6 +83,9 @@ export async function offerSipCall(policy: OfferPolicy): Promise<OfferOutcome> {
         last = 'timeout';
         continue;
       case 'rejected':
+        if (reply.reason === ALREADY_OWNED) {
+          return { outcome: 'accepted', pod: '(an earlier offer)', attempts };
+        }
         if (!RETRYABLE_REJECTIONS.includes(reply.reason)) {
           return { outcome: 'failed', reason: reply.reason, attempts };
         }
