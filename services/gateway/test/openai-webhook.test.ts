@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { Subscription } from '@nats-io/transport-node';
@@ -7,6 +7,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 
 import {
+  callEvent,
+  publishEvent,
   serveEndpoint,
   type CallEvent,
   type CallEventType,
@@ -405,6 +407,55 @@ describe('gateway - OpenAI webhook (SIP calls)', { timeout: 30_000 }, () => {
     expect(simCall(call.callSid)?.state).toBe('ringing');
     expect(await eventCounts(gw, callId)).toEqual({ created: 1 });
     await hangUp(openaiCallId);
+  });
+
+  it('an outbound call our dialer sent to OpenAI over SIP is recorded on our call id, not as a new inbound call', async () => {
+    const gw = await startGateway({ bridge: accepting, projector: true });
+    const ourCallId = randomUUID();
+    const callee = '+15555550123';
+    // The dialer's own `created` (no OpenAI call id yet), as it publishes it after dialing.
+    await publishEvent(
+      jetstream(gw.ns.nc),
+      gw.ns.names,
+      callEvent('created', ourCallId, {
+        direction: 'outbound',
+        transport: 'sip',
+        from: SIP_NUMBER,
+        to: callee,
+        agentId: frontDeskId,
+      }) as CallEvent,
+    );
+    const openaiCallId = rtcId();
+    const headers = (callId: string) => [
+      { name: 'X-Agent-Id', value: frontDeskId },
+      { name: 'X-Call-Id', value: callId },
+    ];
+    const from = `<sip:${SIP_NUMBER}@sip.twilio.com>`;
+    const to = `<sip:${callee}@sip.api.openai.com>`;
+    const res = await gw.app.inject(
+      signed(callIncoming(openaiCallId, { from, to, extra: headers(ourCallId) })),
+    );
+    expect(res.json()).toMatchObject({ status: 'accepted', callId: ourCallId });
+    expect(gw.offers.at(-1)?.callId).toBe(ourCallId);
+    expect((await lastEvent(gw, ourCallId, 'created'))?.data).toMatchObject({
+      direction: 'outbound',
+      openaiCallId,
+    });
+    await vi.waitFor(
+      async () =>
+        expect(await prisma.call.findUnique({ where: { id: ourCallId } })).toMatchObject({
+          direction: 'outbound',
+          transport: 'sip',
+          openaiCallId,
+          toNumber: callee,
+        }),
+      { timeout: 10_000 },
+    );
+    // From a caller's number the header is ignored: a caller cannot name a call of ours.
+    const spoofed = randomUUID();
+    const other = rtcId();
+    const res2 = await gw.app.inject(signed(callIncoming(other, { extra: headers(spoofed) })));
+    expect(res2.json()).toMatchObject({ callId: callIdForOpenAICall(other).callId });
   });
 
   it('rejects a call to a number that is not ours with 404 at OpenAI, answers 200 and records nothing', async () => {

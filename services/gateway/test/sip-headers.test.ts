@@ -103,6 +103,15 @@ describe('gateway - SIP header parsing', () => {
       sipCallId: null,
       custom: {},
       agentId: null,
+      ourCallId: null,
     });
+  });
+
+  it('reads our call id from X-Call-Id (any case), trimmed', () => {
+    const parsed = parseSipHeaders([
+      { name: 'x-call-id', value: ' 6f1c2a9e-0b7d-4c1e-9a43-2d5f8e7b1c30 ' },
+    ]);
+    expect(parsed.ourCallId).toBe('6f1c2a9e-0b7d-4c1e-9a43-2d5f8e7b1c30');
+    expect(parsed.custom).toEqual({ 'x-call-id': ' 6f1c2a9e-0b7d-4c1e-9a43-2d5f8e7b1c30 ' });
   });
 });

@@ -91,6 +91,14 @@ async function createCall(tx: Tx, event: Extract<CallEvent, { type: 'call.create
     ],
     skipDuplicates: true,
   });
+  // A second `created` of a known call: an outbound call that reached OpenAI over SIP, whose
+  // OpenAI call id became known only then.
+  if (d.openaiCallId) {
+    await tx.call.updateMany({
+      where: { id: event.callId, openaiCallId: null },
+      data: { openaiCallId: d.openaiCallId, transport: 'sip' },
+    });
+  }
 }
 
 /** Moves a live call to `status`; never changes an ended one. */

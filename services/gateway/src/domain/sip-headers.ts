@@ -27,6 +27,11 @@ export interface ParsedSipHeaders {
   custom: Record<string, string>;
   /** The `X-Agent-Id` header (any case), trimmed; null when absent or empty. */
   agentId: string | null;
+  /**
+   * The `X-Call-Id` header (any case), trimmed; null when absent or empty. Our dialer puts our
+   * call id there when it dials OpenAI's SIP endpoint for an outbound call.
+   */
+  ourCallId: string | null;
 }
 
 const E164 = /^\+[1-9]\d{1,14}$/;
@@ -98,6 +103,7 @@ export function parseSipHeaders(headers: readonly SipHeader[]): ParsedSipHeaders
     custom[key] = value;
   }
   const agentId = header(headers, 'X-Agent-Id')?.trim();
+  const ourCallId = header(headers, 'X-Call-Id')?.trim();
   const sipCallId = header(headers, 'Call-ID', 'i')?.trim();
   return {
     from: phoneFromAddress(header(headers, 'From', 'f')),
@@ -105,5 +111,6 @@ export function parseSipHeaders(headers: readonly SipHeader[]): ParsedSipHeaders
     sipCallId: sipCallId ? sipCallId : null,
     custom,
     agentId: agentId ? agentId : null,
+    ourCallId: ourCallId ? ourCallId : null,
   };
 }

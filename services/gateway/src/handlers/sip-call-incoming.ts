@@ -111,6 +111,8 @@ function whyNotTaken(outcome: Exclude<OfferOutcome, { outcome: 'accepted' }>, ms
   }
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export async function handleSipCallIncoming(
   deps: SipCallIncomingDeps,
   call: { openaiCallId: string; sipHeaders: readonly SipHeader[] },
@@ -145,14 +147,25 @@ export async function handleSipCallIncoming(
       : (await deps.directory.agentForNumber(sip.to))?.agentId;
   if (!agentId) return refuse('unknown-number', SipStatus.NotFound);
 
-  const { callId, eventId } = callIdForOpenAICall(openaiCallId);
+  const derived = callIdForOpenAICall(openaiCallId);
+  const { eventId } = derived;
+  // An outbound call our dialer placed to OpenAI's SIP endpoint: it comes from one of our
+  // numbers and carries our call id (X-Call-Id). It is that call, not a new inbound one; its
+  // `created` is published again with the OpenAI call id (a new event id; the projector fills
+  // the id in). A caller cannot claim it: PSTN callers do not set the trunk's X- headers, and
+  // the From must be ours.
+  const outbound =
+    sip.ourCallId !== null &&
+    UUID.test(sip.ourCallId) &&
+    (await deps.directory.agentForNumber(sip.from)) !== null;
+  const callId = outbound ? (sip.ourCallId as string) : derived.callId;
   const callLog = log.child({ callId, openaiCallId });
   await deps.publish(
     callEvent(
       'created',
       callId,
       {
-        direction: 'inbound',
+        direction: outbound ? 'outbound' : 'inbound',
         transport: 'sip',
         from: sip.from,
         to: sip.to,
