@@ -27,11 +27,14 @@ import {
 const NATS_URL = 'nats://127.0.0.1:4222';
 const OUR_NUMBER = '+15555550100';
 const CALLEE = '+15555550123';
+/** Our number whose calls go over SIP: an agent on it is dialed through OpenAI's SIP endpoint. */
+const SIP_NUMBER = '+15555550199';
+const SIP_CALLEE = '+15555550124';
 const SECRET = 'outbound-test-stream-token-secret-000000';
 const API_KEY = `vpk_${randomBytes(24).toString('base64url')}`;
 
 /** The callee: listens to the agent, answers once, hangs up. */
-const callee = parseScenario({
+const calleeJson = {
   name: 'renewal-callee',
   caller: {
     steps: [
@@ -45,7 +48,8 @@ const callee = parseScenario({
     greeting: 'Hello Ada, I am calling about your policy renewal.',
     turns: [{ say: 'Done, it is renewed. Goodbye!' }],
   },
-});
+};
+const callee = parseScenario(calleeJson);
 
 describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge → model', () => {
   const prefix = `t${randomBytes(4).toString('hex')}`;
@@ -70,6 +74,7 @@ describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge 
     });
     agentId = agent.id;
     await prisma.phoneNumber.create({ data: { e164: OUR_NUMBER, agentId } });
+    await prisma.phoneNumber.create({ data: { e164: SIP_NUMBER, agentId, transport: 'sip' } });
     await prisma.apiKey.create({
       data: {
         name: 'outbound test',
@@ -93,6 +98,10 @@ describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge 
       webhookUrl: `${gatewayUrl}/openai/webhook`,
     });
     sims.twilio.setBehaviour(CALLEE, { answer: 'human', scenario: callee });
+    sims.twilio.setBehaviour(SIP_CALLEE, {
+      answer: 'human',
+      scenario: parseScenario({ ...calleeJson, name: 'renewal-callee-sip' }),
+    });
     const common = {
       DATABASE_URL: db.databaseUrl,
       NATS_URL,
@@ -127,6 +136,7 @@ describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge 
       POD_NAME: 'scheduler-0',
       GATEWAY_PUBLIC_URL: gatewayUrl,
       DIAL_POLL_INTERVAL_MS: '100',
+      OPENAI_SIP_URI: 'sip:proj_simulated@sip.api.openai.com;transport=tls',
       DIAL_MAX_CPS: '10',
     });
     procs.push(gateway, bridge, scheduler);
@@ -161,7 +171,7 @@ describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge 
     await db?.drop();
   }, 60_000);
 
-  const placeCall = (idempotencyKey: string) =>
+  const placeCall = (idempotencyKey: string, o: { to?: string; from?: string } = {}) =>
     fetch(`${gatewayUrl}/v1/calls`, {
       method: 'POST',
       headers: {
@@ -170,7 +180,8 @@ describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge 
         'idempotency-key': idempotencyKey,
       },
       body: JSON.stringify({
-        to: '+1 555 555 0123',
+        to: o.to ?? '+1 555 555 0123',
+        ...(o.from ? { from: o.from } : {}),
         agentId,
         variables: { name: 'Ada', policy: 'P-9' },
       }),
@@ -224,5 +235,30 @@ describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge 
       where: { idempotencyKey: 'renewal-ada-1' },
     });
     expect(request.callId).toBe(call.id);
+  }, 90_000);
+
+  it('from a SIP number: dialed through OpenAI SIP, the webhook links it to the same call', async () => {
+    const res = await placeCall('renewal-ada-sip', { to: SIP_CALLEE, from: SIP_NUMBER });
+    expect(res.status).toBe(202);
+    const call = await until(async () => {
+      const c = await prisma.call.findFirst({
+        where: { toNumber: SIP_CALLEE, endedAt: { not: null } },
+        include: { transcriptTurns: { orderBy: { sequence: 'asc' } } },
+      });
+      return c ?? undefined;
+    }, 60_000);
+    // One call, outbound, over SIP, with OpenAI's call id and the conversation on it.
+    expect(call).toMatchObject({
+      direction: 'outbound',
+      transport: 'sip',
+      fromNumber: SIP_NUMBER,
+      agentId,
+      variables: { name: 'Ada', policy: 'P-9' },
+    });
+    expect(call.openaiCallId).toMatch(/^rtc_/);
+    expect(call.transcriptTurns.map((t) => t.text)).toContain('Yes, please renew it.');
+    expect(await prisma.call.count({ where: { toNumber: SIP_CALLEE } })).toBe(1);
+    const session = sims.openai.sessions().find((s) => s.callId === call.openaiCallId);
+    expect(session?.config.instructions).toBe('You call Ada to renew policy P-9.');
   }, 90_000);
 });
