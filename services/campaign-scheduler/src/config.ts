@@ -86,6 +86,18 @@ export const configSchema = baseServiceEnv({ httpPort: 3002 })
      * closed with Twilio's final status, a live one is checked again after the same time.
      */
     DIAL_LIVE_CHECK_AFTER_MS: intEnv({ min: 200, max: 86_400_000, default: 600_000 }),
+    /**
+     * How often the campaign runner looks at running campaigns when no call is due sooner (ms);
+     * an ended call wakes it sooner. Also the longest a resumed or started campaign waits.
+     */
+    CAMPAIGN_POLL_INTERVAL_MS: intEnv({ min: 10, max: 60_000, default: 500 }),
+    /** Least time between two `campaigns.<id>.progress` events of a campaign (ms). */
+    CAMPAIGN_PROGRESS_INTERVAL_MS: intEnv({ min: 100, max: 3_600_000, default: 2_000 }),
+    /**
+     * A contact `dialing` with no call request recorded after this long (ms) is published again
+     * (its runner died between claiming and publishing). Safe: the same idempotency key.
+     */
+    CAMPAIGN_REPUBLISH_AFTER_MS: intEnv({ min: 100, max: 3_600_000, default: 30_000 }),
   })
   .superRefine((cfg, ctx) => {
     requireTwilioCredentialPair(cfg, ctx);

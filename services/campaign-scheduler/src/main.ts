@@ -47,6 +47,11 @@ await runService({
         reclaimAfterMs: c.DIAL_RECLAIM_AFTER_MS,
         liveCheckAfterMs: c.DIAL_LIVE_CHECK_AFTER_MS,
       },
+      campaign: {
+        pollIntervalMs: c.CAMPAIGN_POLL_INTERVAL_MS,
+        progressIntervalMs: c.CAMPAIGN_PROGRESS_INTERVAL_MS,
+        republishAfterMs: c.CAMPAIGN_REPUBLISH_AFTER_MS,
+      },
       pod: c.POD_NAME,
       log: ctx.log,
     });

@@ -1,6 +1,6 @@
 /**
  * The dialer of one replica, assembled: the call-request intake, the call-ended consumer, the
- * dial loop and the reconciler. `main.ts` starts it with the service's clients; tests start one
+ * dial loop, the reconciler, and the campaign runner that feeds it campaign contacts. `main.ts` starts it with the service's clients; tests start one
  * (or several, as replicas) against the simulators.
  */
 import { jetstream } from '@nats-io/jetstream';
@@ -13,6 +13,7 @@ import type { Logger } from '@app/platform';
 
 import { dialerEvents } from './adapters/call-events.js';
 import { CallRequestStore } from './adapters/call-request-store.js';
+import { CampaignStore } from './adapters/campaign-store.js';
 import { PrismaDialDirectory } from './adapters/dial-directory.js';
 import { KvSlotStore } from './adapters/kv-slot-store.js';
 import type { TwilioDialer } from './adapters/twilio-dialer.js';
@@ -21,6 +22,7 @@ import { classifyDialError, dialErrorFields } from './domain/dial-errors.js';
 import { CallRateLimiter, type SlotStore } from './domain/rate-limiter.js';
 import { startCallEndedConsumer } from './handlers/call-ended.js';
 import { startCallRequestIntake } from './handlers/call-request-intake.js';
+import { startCampaignRunner, type CampaignRunner } from './handlers/campaign-runner.js';
 import { startDialLoop, type DialLoop } from './handlers/dial-loop.js';
 import { startReconciler, type Reconciler } from './handlers/reconciler.js';
 
@@ -42,6 +44,23 @@ export interface DialerSettings {
   liveCheckAfterMs: number;
 }
 
+/** The campaign runner's timing (config.ts `CAMPAIGN_*`). */
+export interface CampaignRunnerSettings {
+  /** How often the runner looks at campaigns when nothing is due sooner (ms). */
+  pollIntervalMs: number;
+  /** Least time between two `progress` events of a campaign (ms). */
+  progressIntervalMs: number;
+  /** A `dialing` contact with no call request recorded after this long is published again (ms). */
+  republishAfterMs: number;
+}
+
+/** Defaults of {@link CampaignRunnerSettings} (the config's). */
+export const DEFAULT_CAMPAIGN_RUNNER_SETTINGS: CampaignRunnerSettings = {
+  pollIntervalMs: 500,
+  progressIntervalMs: 2_000,
+  republishAfterMs: 30_000,
+};
+
 export interface SchedulerDeps {
   nc: NatsConnection;
   names: Names;
@@ -49,6 +68,8 @@ export interface SchedulerDeps {
   /** Null: requests are taken and recorded, nothing is dialed (no Twilio credentials). */
   dialer: TwilioDialer | null;
   settings: DialerSettings;
+  /** @defaultValue {@link DEFAULT_CAMPAIGN_RUNNER_SETTINGS} */
+  campaign?: CampaignRunnerSettings;
   pod: string;
   log: Logger;
   /** @defaultValue the KV bucket `dialer-rate-limits` */
@@ -118,6 +139,14 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
       Math.max(50, Math.min(s.reclaimAfterMs, s.liveCheckAfterMs) / 4),
     );
   }
+  const campaigns: CampaignRunner = startCampaignRunner({
+    ...DEFAULT_CAMPAIGN_RUNNER_SETTINGS,
+    ...deps.campaign,
+    store: new CampaignStore(deps.prisma),
+    js: jetstream(deps.nc),
+    names: deps.names,
+    log: log.child({ component: 'campaign-runner' }),
+  });
   const consumers: RunningConsumer[] = [];
   try {
     consumers.push(
@@ -127,7 +156,11 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
         store,
         policy,
         log: log.child({ component: 'call-ended' }),
-        onApplied: () => loop?.wake(),
+        onApplied: () => {
+          loop?.wake();
+          // A contact's call may be over: settle it and free its campaign's place.
+          campaigns.wake();
+        },
       }),
     );
     consumers.push(
@@ -142,13 +175,15 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
     );
   } catch (err) {
     await Promise.all(consumers.map((c) => c.stop()));
+    await campaigns.stop();
     await reconciler?.stop();
     await loop?.stop();
     throw err;
   }
   return {
     async stop() {
-      // Intake first: nothing new arrives while the rest winds down.
+      // The runner first, then intake: nothing new arrives while the rest winds down.
+      await campaigns.stop();
       for (const c of [...consumers].reverse()) await c.stop();
       await reconciler?.stop();
       await loop?.stop();

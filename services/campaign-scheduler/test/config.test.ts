@@ -18,6 +18,9 @@ describe('campaign-scheduler - config', () => {
       DIAL_MAX_ATTEMPTS: 3,
       DIAL_RETRY_BACKOFF_MS: 60_000,
       DIAL_RECLAIM_AFTER_MS: 60_000,
+      CAMPAIGN_POLL_INTERVAL_MS: 500,
+      CAMPAIGN_PROGRESS_INTERVAL_MS: 2_000,
+      CAMPAIGN_REPUBLISH_AFTER_MS: 30_000,
     });
     expect(c.TWILIO_ACCOUNT_SID).toBeUndefined();
     expect(c.OPENAI_SIP_URI).toBeUndefined();
@@ -49,6 +52,15 @@ describe('campaign-scheduler - config', () => {
     for (const variable of ['DIAL_MAX_CPS', 'DIAL_MAX_ATTEMPTS', 'OPENAI_SIP_URI']) {
       expect(message).toContain(variable);
     }
+  });
+
+  it('refuses campaign runner timings out of range', () => {
+    expect(() => loadConfig({ ...base, CAMPAIGN_POLL_INTERVAL_MS: '5' })).toThrow(
+      /CAMPAIGN_POLL_INTERVAL_MS/,
+    );
+    expect(() => loadConfig({ ...base, CAMPAIGN_PROGRESS_INTERVAL_MS: 'often' })).toThrow(
+      /CAMPAIGN_PROGRESS_INTERVAL_MS/,
+    );
   });
 
   it('wants both Twilio credentials or neither', () => {

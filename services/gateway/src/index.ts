@@ -14,6 +14,8 @@ export {
 } from './adapters/call-directory.js';
 export { twilioWebhookRoutes, type TwilioWebhookOptions } from './routes/twilio-webhooks.js';
 export { callsApiRoutes, type CallsApiOptions } from './routes/calls-api.js';
+export { campaignsApiRoutes, type CampaignsApiOptions } from './routes/campaigns-api.js';
+export { apiKeyAuth, WRITER_ROLES, type ApiKeyAuthOptions } from './routes/api-key-auth.js';
 export {
   API_KEY_PREFIX,
   API_KEY_ROLES,

@@ -14,6 +14,7 @@ import { KvWebhookClaims } from './adapters/webhook-claims.js';
 import { loadConfig } from './config.js';
 import { startCallRecordProjector } from './handlers/call-record-projector.js';
 import { callsApiRoutes } from './routes/calls-api.js';
+import { campaignsApiRoutes } from './routes/campaigns-api.js';
 import { openAIWebhookRoutes } from './routes/openai-webhook.js';
 import { twilioOutboundRoutes } from './routes/twilio-outbound.js';
 import { twilioWebhookRoutes } from './routes/twilio-webhooks.js';
@@ -42,6 +43,13 @@ await runService({
       js: jetstream(ctx.nc),
       names: ctx.names,
       maxScheduleAheadMs: ctx.config.CALL_MAX_SCHEDULE_AHEAD_DAYS * 24 * 60 * 60 * 1000,
+    });
+    await ctx.app.register(campaignsApiRoutes, {
+      apiKeys,
+      directory: new PrismaDialingDirectory(prisma),
+      prisma,
+      js: jetstream(ctx.nc),
+      names: ctx.names,
     });
     const { config } = ctx;
     await ctx.app.register(openAIWebhookRoutes, {

@@ -17,6 +17,10 @@ export const campaignCountsSchema = z.object({
   completed: count,
   failed: count,
   remaining: count,
+  /** Contacts with a call in progress (placed or live). Absent: not reported. */
+  live: count.optional(),
+  /** Contacts never dialed (do-not-call, refused by validation, past the campaign's end). */
+  skipped: count.optional(),
 });
 export type CampaignCounts = z.output<typeof campaignCountsSchema>;
 

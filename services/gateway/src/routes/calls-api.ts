@@ -15,11 +15,10 @@
  *   ack lost after the stream stored it); a retry with the same key is safe either way.
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
 import { callRequest, jsonValueSchema, publishCallRequest, type Names } from '@app/contracts';
-import type { ApiKeyRole } from '@app/db';
 import {
   validateCallRequest,
   type CallRequestInput,
@@ -27,7 +26,8 @@ import {
   type ValidationIssue,
 } from '@app/dialing';
 
-import type { ApiKeyPrincipal, ApiKeyStore } from '../adapters/api-keys.js';
+import type { ApiKeyStore } from '../adapters/api-keys.js';
+import { apiKeyAuth, WRITER_ROLES } from './api-key-auth.js';
 
 export interface CallsApiOptions {
   apiKeys: ApiKeyStore;
@@ -45,15 +45,8 @@ export interface CallsApiOptions {
 /** A call request is a few short fields; metadata and variables leave plenty of room. */
 const BODY_LIMIT = 32 * 1024;
 
-/** The roles that may place calls. */
-const CALLERS: readonly ApiKeyRole[] = ['admin', 'operator'];
-
 /** The subject token of requests from this API: `call-requests.api`. */
 const ORIGIN = 'api';
-
-/** RFC 6750 §3: a Bearer challenge; the error code only when a token was presented. */
-const challenge = (error?: 'invalid_token' | 'insufficient_scope') =>
-  error ? `Bearer realm="api", error="${error}"` : 'Bearer realm="api"';
 
 /** The body, field by field: types only; what the values mean is `@app/dialing`'s job. */
 const callBodySchema = z.strictObject({
@@ -166,7 +159,6 @@ function byField(issues: ValidationIssue[]): ValidationIssue[] {
 export async function callsApiRoutes(app: FastifyInstance, opts: CallsApiOptions): Promise<void> {
   const now = opts.now ?? (() => new Date());
   const publishTimeoutMs = opts.publishTimeoutMs ?? 5_000;
-  const principals = new WeakMap<FastifyRequest, ApiKeyPrincipal>();
 
   // JSON only (Fastify's default parser, with prototype-poisoning protection): a text/plain body
   // gets 415 like any other type, instead of reaching the handler as a string.
@@ -182,45 +174,15 @@ export async function callsApiRoutes(app: FastifyInstance, opts: CallsApiOptions
   });
 
   // Authentication before the body is read, so an anonymous client cannot make us parse 32 KiB.
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const header = request.headers.authorization;
-    // RFC 9110 §11.1: the scheme is case-insensitive.
-    const match = header === undefined ? null : /^bearer +(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) {
-      return reply
-        .code(401)
-        .header('www-authenticate', challenge())
-        .send({ error: 'missing API key: send Authorization: Bearer <key>' });
-    }
-    const check = await opts.apiKeys.authenticate(match[1]);
-    if (check.status !== 'valid') {
-      request.log.warn(
-        {
-          reason: check.status,
-          ...(check.status === 'revoked' ? { keyPrefix: check.prefix } : {}),
-        },
-        'api key refused',
-      );
-      return reply
-        .code(401)
-        .header('www-authenticate', challenge('invalid_token'))
-        .send({ error: 'invalid or revoked API key' });
-    }
-    if (!CALLERS.includes(check.key.role)) {
-      request.log.warn(
-        { keyPrefix: check.key.prefix, role: check.key.role },
-        'api key role refused',
-      );
-      return reply
-        .code(403)
-        .header('www-authenticate', challenge('insufficient_scope'))
-        .send({ error: `role ${check.key.role} may not place calls (admin or operator may)` });
-    }
-    principals.set(request, check.key);
+  const auth = apiKeyAuth({
+    apiKeys: opts.apiKeys,
+    rolesFor: () => WRITER_ROLES,
+    actionFor: () => 'place calls',
   });
+  app.addHook('onRequest', auth.hook);
 
   app.post('/v1/calls', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
-    const principal = principals.get(request);
+    const principal = auth.principalOf(request);
     const { fields, issues } = readBody(request.body);
     const idempotency = idempotencyKeyOf(request.headers['idempotency-key'], fields.idempotencyKey);
     if ('issue' in idempotency) issues.push(idempotency.issue);
