@@ -33,6 +33,7 @@ import {
   type CampaignStore,
   type ClaimedContact,
 } from '../adapters/campaign-store.js';
+import { LoopSleep } from '../domain/loop-sleep.js';
 
 /** The origin token of the runner's call requests. */
 export const CAMPAIGN_REQUEST_ORIGIN = 'campaign-scheduler';
@@ -62,27 +63,8 @@ export function startCampaignRunner(deps: CampaignRunnerDeps): CampaignRunner {
   const abort = new AbortController();
   const lastProgress = new Map<string, number>();
   let lastHousekeeping = 0;
-  let wakeUp: (() => void) | undefined;
-  let woken = false;
-
-  const wake = () => {
-    woken = true;
-    wakeUp?.();
-  };
-  const idle = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken || abort.signal.aborted) {
-        resolve();
-        return;
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
+  const sleeper = new LoopSleep(abort.signal);
+  const wake = () => sleeper.wake();
 
   async function publishRequest(contact: ClaimedContact): Promise<void> {
     const request = callRequest({
@@ -178,14 +160,14 @@ export function startCampaignRunner(deps: CampaignRunnerDeps): CampaignRunner {
 
   const loop = (async () => {
     while (!abort.signal.aborted) {
-      woken = false;
+      sleeper.clear();
       let sleepMs = deps.pollIntervalMs;
       try {
         sleepMs = await pass();
       } catch (err) {
         log.error({ err }, 'campaign runner pass failed; retrying');
       }
-      await idle(Math.max(5, sleepMs));
+      await sleeper.sleep(Math.max(5, sleepMs));
     }
   })();
 
@@ -193,7 +175,7 @@ export function startCampaignRunner(deps: CampaignRunnerDeps): CampaignRunner {
     wake,
     async stop() {
       abort.abort(new Error('campaign runner stopping'));
-      wakeUp?.();
+      sleeper.interrupt();
       await loop;
     },
   };

@@ -10,6 +10,7 @@
 import type { Logger } from '@app/platform';
 
 import type { CallRequestStore } from '../adapters/call-request-store.js';
+import { LoopSleep } from '../domain/loop-sleep.js';
 import { placeAttempt, type AttemptDeps } from './place-attempt.js';
 
 export interface DialLoopDeps extends AttemptDeps {
@@ -33,44 +34,24 @@ export interface DialLoop {
 export function startDialLoop(deps: DialLoopDeps): DialLoop {
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
-  let wakeUp: (() => void) | undefined;
-  let woken = false;
-
-  const wake = () => {
-    woken = true;
-    wakeUp?.();
-  };
-  /** Sleeps up to `ms`, less when woken or stopped. */
-  const idle = (ms: number) =>
-    new Promise<void>((resolve) => {
-      if (woken || abort.signal.aborted) {
-        resolve();
-        return;
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = undefined;
-        resolve();
-      }
-      wakeUp = done;
-    });
+  const sleeper = new LoopSleep(abort.signal);
+  const wake = () => sleeper.wake();
 
   const loop = (async () => {
     while (!abort.signal.aborted) {
       if (inFlight.size >= deps.parallelism) {
         // Only a finished attempt (it wakes the loop) or the poll interval can change this.
-        woken = false;
-        await idle(deps.pollIntervalMs);
+        sleeper.clear();
+        await sleeper.sleep(deps.pollIntervalMs);
         continue;
       }
-      woken = false;
+      sleeper.clear();
       let outcome;
       try {
         outcome = await deps.store.claimNext(deps.maxConcurrent, deps.pod);
       } catch (err) {
         deps.log.error({ err }, 'claiming a call request failed; retrying');
-        await idle(deps.pollIntervalMs);
+        await sleeper.sleep(deps.pollIntervalMs);
         continue;
       }
       if (outcome.kind === 'claimed') {
@@ -88,7 +69,7 @@ export function startDialLoop(deps: DialLoopDeps): DialLoop {
         outcome.kind === 'idle' && outcome.nextDueAt
           ? Math.max(5, outcome.nextDueAt.getTime() - Date.now())
           : Number.POSITIVE_INFINITY;
-      await idle(Math.min(deps.pollIntervalMs, untilDue));
+      await sleeper.sleep(Math.min(deps.pollIntervalMs, untilDue));
     }
   })();
 
@@ -96,7 +77,7 @@ export function startDialLoop(deps: DialLoopDeps): DialLoop {
     wake,
     async stop() {
       abort.abort(new Error('dial loop stopping'));
-      wakeUp?.();
+      sleeper.interrupt();
       await loop;
       await Promise.allSettled([...inFlight]);
     },
