@@ -192,7 +192,7 @@ export {
   validateMessage,
 } from './bus/publish.js';
 export type { PublishOptions } from './bus/publish.js';
-export { consumeMessages, ensureDurableConsumer } from './bus/consume.js';
+export { consumeMessages, doublingRetryDelay, ensureDurableConsumer } from './bus/consume.js';
 export type {
   ConsumeOptions,
   DurableConsumerSpec,

@@ -301,6 +301,22 @@ export function redactConfig<T extends object>(config: T): Record<string, unknow
 }
 
 /**
+ * The variables of a service that calls Twilio's REST API, to spread into its `.extend({...})`;
+ * pair them with {@link requireTwilioCredentialPair}.
+ */
+export const twilioRestEnv = {
+  /** Twilio account (`AC…`). Unset: the service does without Twilio's REST API. */
+  TWILIO_ACCOUNT_SID: z
+    .string()
+    .regex(/^AC[0-9a-f]{32}$/, 'must be AC + 32 hex digits')
+    .optional(),
+  /** Twilio auth token of TWILIO_ACCOUNT_SID. */
+  TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+  /** Twilio REST base URL; unset: api.twilio.com. The local simulator's in development. */
+  TWILIO_API_BASE_URL: z.url().optional(),
+};
+
+/**
  * A `superRefine` step for services that call Twilio's REST API: the account SID and the auth
  * token come together or not at all, since either alone can only fail at the first call.
  */

@@ -14,6 +14,7 @@ export {
   formatConfigError,
   intEnv,
   requireTwilioCredentialPair,
+  twilioRestEnv,
   isSecretVariable,
   LOG_LEVELS,
   logLevelEnv,

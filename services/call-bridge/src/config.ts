@@ -6,6 +6,7 @@ import {
   refuseDevStreamTokenSecret,
   requireTwilioCredentialPair,
   streamTokenSecretEnv,
+  twilioRestEnv,
 } from '@app/platform';
 
 import { DEFAULT_APOLOGY } from './domain/apology.js';
@@ -50,18 +51,9 @@ export const configSchema = baseServiceEnv({ httpPort: 3001 })
     REALTIME_RECONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
     /** Failed responses (server or rate-limit errors) asked for again, per call. */
     REALTIME_RESPONSE_RETRIES: z.coerce.number().int().min(0).max(10).default(2),
-    /**
-     * Twilio account, for the apology when the voice model is lost (a call update with
-     * <Say>). Unset: such a call is just hung up.
-     */
-    TWILIO_ACCOUNT_SID: z
-      .string()
-      .regex(/^AC[0-9a-f]{32}$/, 'must be AC + 32 hex digits')
-      .optional(),
-    /** Twilio auth token of TWILIO_ACCOUNT_SID. */
-    TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
-    /** Twilio REST base URL; unset: api.twilio.com. The local simulator's in development. */
-    TWILIO_API_BASE_URL: z.url().optional(),
+    // Twilio, for the apology when the voice model is lost (a call update with <Say>). Unset:
+    // such a call is just hung up.
+    ...twilioRestEnv,
     /** What the caller hears when the call cannot go on. */
     PROVIDER_FAILURE_MESSAGE: z.string().min(1).max(500).default(DEFAULT_APOLOGY),
     /** How often the owning pod re-puts a call's call-owners entry (ms). */

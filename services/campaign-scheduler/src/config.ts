@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
-import { baseServiceEnv, intEnv, parseConfig, requireTwilioCredentialPair } from '@app/platform';
+import {
+  baseServiceEnv,
+  intEnv,
+  parseConfig,
+  requireTwilioCredentialPair,
+  twilioRestEnv,
+} from '@app/platform';
 
 /** A calls-per-second limit: at least one call per 20 s (the rate-limit bucket TTL is 60 s). */
 const cpsEnv = (fallback: number) =>
@@ -21,18 +27,9 @@ function isSipUri(value: string): boolean {
  */
 export const configSchema = baseServiceEnv({ httpPort: 3002 })
   .extend({
-    /**
-     * Twilio account that places the calls. Unset: call requests are still validated and
-     * recorded, but nothing is dialed until it is set.
-     */
-    TWILIO_ACCOUNT_SID: z
-      .string()
-      .regex(/^AC[0-9a-f]{32}$/, 'must be AC + 32 hex digits')
-      .optional(),
-    /** Twilio auth token of TWILIO_ACCOUNT_SID. */
-    TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
-    /** Twilio REST base URL; unset: api.twilio.com. The local simulator's in development. */
-    TWILIO_API_BASE_URL: z.url().optional(),
+    // The Twilio account that places the calls. Unset: call requests are still validated and
+    // recorded, but nothing is dialed until it is set.
+    ...twilioRestEnv,
     /** Longest a Twilio REST request may take (ms); the reclaim delay must be twice as long. */
     TWILIO_REQUEST_TIMEOUT_MS: intEnv({ min: 100, max: 60_000, default: 10_000 }),
     /**

@@ -70,8 +70,12 @@ export interface RunningConsumer {
   readonly done: Promise<void>;
 }
 
-const defaultRetryDelayMs = (deliveryCount: number) =>
-  Math.min(1000 * 2 ** Math.max(0, deliveryCount - 1), 60_000);
+/** Redelivery delays of 1 s doubling per delivery (1 = first), at most `maxMs`. */
+export function doublingRetryDelay(maxMs: number): (deliveryCount: number) => number {
+  return (deliveryCount) => Math.min(1_000 * 2 ** Math.max(0, deliveryCount - 1), maxMs);
+}
+
+const defaultRetryDelayMs = doublingRetryDelay(60_000);
 
 function isNotRetryable(err: unknown): boolean {
   return (

@@ -11,6 +11,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 
 import {
   consumeMessages,
+  doublingRetryDelay,
   ensureDurableConsumer,
   type Names,
   type RunningConsumer,
@@ -50,7 +51,7 @@ export async function startCallEndedConsumer(deps: CallEndedDeps): Promise<Runni
     consumer: deps.names.consumers.schedulerOnCallEnded,
     kinds: 'call-event',
     logger: deps.log,
-    retryDelayMs: deps.retryDelayMs ?? ((n) => Math.min(1_000 * 2 ** (n - 1), 30_000)),
+    retryDelayMs: deps.retryDelayMs ?? doublingRetryDelay(30_000),
     handler: async (event) => {
       if (event.type !== 'call.ended') return;
       const applied = await deps.store.applyEnd(event.callId, event.data.reason, deps.policy);

@@ -16,6 +16,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 
 import {
   consumeMessages,
+  doublingRetryDelay,
   ensureDurableConsumer,
   type CallRequest,
   type Names,
@@ -115,7 +116,7 @@ export async function startCallRequestIntake(deps: IntakeDeps): Promise<RunningC
     consumer: deps.names.consumers.callRequests,
     kinds: 'call-request',
     logger: deps.log,
-    retryDelayMs: deps.retryDelayMs ?? ((n) => Math.min(1_000 * 2 ** (n - 1), 30_000)),
+    retryDelayMs: deps.retryDelayMs ?? doublingRetryDelay(30_000),
     handler: async (message, meta) => {
       const parsed = deps.names.subjects.parse(meta.subject);
       const origin = parsed?.kind === 'call-request' ? parsed.origin : 'unknown';

@@ -11,6 +11,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 
 import {
   consumeMessages,
+  doublingRetryDelay,
   ensureDurableConsumer,
   type BusLogger,
   type Names,
@@ -46,7 +47,7 @@ export async function startCallRecordProjector(deps: {
     consumer: deps.names.consumers.callRecords,
     kinds: 'call-event',
     logger: deps.log,
-    retryDelayMs: deps.retryDelayMs ?? ((n) => Math.min(1_000 * 2 ** (n - 1), 30_000)),
+    retryDelayMs: deps.retryDelayMs ?? doublingRetryDelay(30_000),
     handler: async (event) => {
       await deps.store.apply(event);
     },
