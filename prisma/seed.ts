@@ -14,15 +14,31 @@ export const DEMO_AGENT_NAME = 'demo-receptionist';
 /** Seeded number, in the +1 555 01xx range reserved for fiction. */
 export const DEMO_PHONE_NUMBER = '+15555550100';
 
-/** Upserts the demo agent and routes the demo number to it; returns their ids. */
+/** The demo agent's tools: every built-in of the tool-runner. */
+export const DEMO_TOOLS = [
+  'get_time',
+  'schedule_callback',
+  'end_call',
+  'transfer_to_human',
+  'take_message',
+] as const;
+/** Seeded human agent, so `transfer_to_human` has someone to reach (the simulator answers). */
+export const DEMO_HUMAN_NAME = 'Front desk (demo)';
+export const DEMO_HUMAN_PHONE = '+15555550150';
+
+/**
+ * Upserts the demo agent (with the built-in tools), routes the demo number to it, and makes sure
+ * a demo human agent exists (available, skill `reception`); returns the agent's and number's ids.
+ */
 export async function seed(
   prisma: PrismaClient,
 ): Promise<{ agentId: string; phoneNumberId: string }> {
   const agent = await prisma.agent.upsert({
     where: { name: DEMO_AGENT_NAME },
-    update: {},
+    update: { toolNames: [...DEMO_TOOLS] },
     create: {
       name: DEMO_AGENT_NAME,
+      toolNames: [...DEMO_TOOLS],
       instructions:
         'You are the receptionist of a small clinic. Greet the caller, ask how you can help, ' +
         'and offer to transfer them to a human when you cannot.',
@@ -37,6 +53,19 @@ export async function seed(
     update: { agentId: agent.id },
     create: { e164: DEMO_PHONE_NUMBER, agentId: agent.id },
   });
+  // Human agents have no unique name: create the demo one only when it is missing.
+  const human = await prisma.humanAgent.findFirst({ where: { name: DEMO_HUMAN_NAME } });
+  if (!human) {
+    await prisma.humanAgent.create({
+      data: {
+        name: DEMO_HUMAN_NAME,
+        skills: ['reception'],
+        phoneNumber: DEMO_HUMAN_PHONE,
+        status: 'available',
+        availableSince: new Date(),
+      },
+    });
+  }
   return { agentId: agent.id, phoneNumberId: phoneNumber.id };
 }
 

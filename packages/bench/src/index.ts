@@ -23,3 +23,25 @@ export {
 export { parsePromText, type PromSample } from './stats/prom-text.js';
 export { DEFINITIONS } from './definitions.js';
 export type * from './results.js';
+export {
+  runCampaignBench,
+  contactNumber,
+  BENCH_DIALER_ENV,
+  type CampaignBenchOptions,
+  type CampaignBenchResult,
+} from './campaign/campaign-bench.js';
+export { startCampaignStack, type CampaignStack } from './campaign/campaign-stack.js';
+export {
+  dialsOf,
+  maxInWindow,
+  maxOverlap,
+  paceOf,
+  type DialFigures,
+  type LoggedCall,
+  type PaceFigures,
+} from './campaign/campaign-analysis.js';
+export {
+  renderCampaignMarkdown,
+  writeCampaignResults,
+  CAMPAIGN_DEFINITIONS,
+} from './campaign/campaign-report.js';

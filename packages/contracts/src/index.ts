@@ -54,6 +54,7 @@ export {
   callTransport as callTransportSchema,
   errorInfo as errorInfoSchema,
   ErrorSource,
+  HandoffStepStatus,
 } from './messages/call-events.js';
 export type {
   CallEvent,
@@ -204,10 +205,25 @@ export { subscribeMessages } from './bus/subscribe.js';
 export type { SubscribeOptions } from './bus/subscribe.js';
 export {
   endpointQueue,
+  endpointRequestHandler,
   endpointSubject,
   ReplyFailureCode,
   request,
   serveEndpoint,
 } from './bus/request-reply.js';
-export type { RequestOptions, ServeOptions } from './bus/request-reply.js';
+export type {
+  EndpointHandlerOptions,
+  ReplySender,
+  RequestOptions,
+  ServeOptions,
+} from './bus/request-reply.js';
+export { serveService } from './bus/service.js';
+export type {
+  EndpointRunStats,
+  RunningService,
+  ServeServiceOptions,
+  ServiceEndpoint,
+  ServiceEndpointName,
+} from './bus/service.js';
 export { CallOwners } from './bus/call-owners.js';
+export { KvNumberRegister } from './bus/kv-number-register.js';

@@ -40,6 +40,8 @@ export const CallEventType = {
   BargeIn: 'barge-in',
   ToolCalled: 'tool-called',
   HandoffRequested: 'handoff-requested',
+  HandoffUpdated: 'handoff-updated',
+  MessageTaken: 'message-taken',
   Error: 'error',
   Ended: 'ended',
 } as const;
@@ -155,6 +157,11 @@ export interface Names {
      * limit (`global`, `from-<digits>`) holding the earliest time the next call may start.
      */
     readonly dialerRateLimits: KvBucketSpec;
+    /**
+     * Tool-runner: invocation counters shared by its replicas, one key per limit and window
+     * (`call.<callId>.<window>`, `tool.<name>.<window>`).
+     */
+    readonly toolRateLimits: KvBucketSpec;
   };
   /** Durable consumer names, `<service>-<purpose>`. */
   readonly consumers: {
@@ -281,6 +288,8 @@ export function createNames(prefix = ''): Names {
       // A limit's key is rewritten by every call it paces; one untouched for a minute is long
       // past (the slowest pace the dialer accepts is one call per 20 s), and absent means free.
       dialerRateLimits: { name: `${bucketPrefix}dialer-rate-limits`, ttlMs: 60_000, history: 1 },
+      // Counters of fixed windows of at most a minute: a key a few minutes old is past its window.
+      toolRateLimits: { name: `${bucketPrefix}tool-rate-limits`, ttlMs: 5 * 60_000, history: 1 },
     },
     consumers: {
       callRecords: 'gateway-call-records',

@@ -224,6 +224,8 @@ const MALFORMED: Record<
   'call.barge-in': { callId: 'required', wrongField: ['audioEndMs', '840'] },
   'call.tool-called': { callId: 'required', wrongField: ['latencyMs', 'slow'] },
   'call.handoff-requested': { callId: 'required', wrongField: ['reason', 42] },
+  'call.handoff-updated': { callId: 'required', wrongField: ['handoffId', 7] },
+  'call.message-taken': { callId: 'required', wrongField: ['urgent', 'very'] },
   'call.error': { callId: 'required', wrongField: ['retryable', 'true'] },
   'call.ended': { callId: 'required', wrongField: ['durationMs', '61000'] },
   'campaign.started': { callId: 'optional', wrongField: ['counts', 'ten'] },

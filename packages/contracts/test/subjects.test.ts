@@ -19,6 +19,7 @@ describe('subjects', () => {
     expect(n.kv.callOwners.name).toBe('t42-call-owners');
     expect(n.kv.openaiWebhookIds.name).toBe('t42-openai-webhook-ids');
     expect(n.kv.dialerRateLimits.name).toBe('t42-dialer-rate-limits');
+    expect(n.kv.toolRateLimits.name).toBe('t42-tool-rate-limits');
     expect(n.subjects.parseCallEvent('t42.calls.c1.created')).toEqual({
       callId: 'c1',
       event: 'created',

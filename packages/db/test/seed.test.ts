@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DEMO_AGENT_NAME, DEMO_PHONE_NUMBER, seed } from '../../../prisma/seed.js';
+import {
+  DEMO_AGENT_NAME,
+  DEMO_HUMAN_NAME,
+  DEMO_PHONE_NUMBER,
+  DEMO_TOOLS,
+  seed,
+} from '../../../prisma/seed.js';
 import { createPrismaClient, type PrismaClient } from '../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 
@@ -28,8 +34,18 @@ describe('seed - development data', { timeout: 30_000 }, () => {
     });
     expect(number).toMatchObject({
       transport: 'media_streams',
-      agent: { name: DEMO_AGENT_NAME, greetFirst: true, greeting: expect.stringMatching(/clinic/) },
+      agent: {
+        name: DEMO_AGENT_NAME,
+        greetFirst: true,
+        greeting: expect.stringMatching(/clinic/),
+        toolNames: [...DEMO_TOOLS],
+      },
     });
     expect(await prisma.agent.count()).toBe(1);
+    // One demo human, available for transfer_to_human, however often the seed runs.
+    const humans = await prisma.humanAgent.findMany();
+    expect(humans).toEqual([
+      expect.objectContaining({ name: DEMO_HUMAN_NAME, status: 'available', skills: ['reception'] }),
+    ]);
   });
 });

@@ -7,8 +7,19 @@
 export { parsePhone, type ParsePhoneResult } from './phone.js';
 export { PrismaDialingDirectory } from './prisma-directory.js';
 export {
+  MAX_RETRY_ATTEMPTS,
+  MAX_RETRY_BACKOFF_MS,
+  RETRYABLE_END_REASONS,
+  readStoredRetryPolicy,
+  retryPolicySchema,
+  type RetryableEndReason,
+  type RetryPolicyInput,
+} from './retry-policy.js';
+export { timeZoneOf, timeZonesOf } from './timezone.js';
+export {
   ValidationCode,
   type CallRequestInput,
+  type CampaignPolicy,
   type DialingDirectory,
   type OurNumber,
   type Transport,

@@ -1,10 +1,15 @@
 /**
  * The {@link DialingDirectory} on PostgreSQL: `agents`, `phone_numbers`, `do_not_call_entries`,
- * `consent_records`.
+ * `consent_records`, `campaigns` and `campaign_contacts`.
  */
 import { type PrismaClient } from '@app/db';
 
-import { type DialingDirectory, type OurNumber, type Transport } from './types.js';
+import {
+  type CampaignPolicy,
+  type DialingDirectory,
+  type OurNumber,
+  type Transport,
+} from './types.js';
 
 /** `agents.id` is a uuid column: anything else would make PostgreSQL fail the query. */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -57,6 +62,44 @@ export class PrismaDialingDirectory implements DialingDirectory {
       select: { id: true },
     });
     return entry !== null;
+  }
+
+  /** The pool's numbers, oldest first (the rotation order). */
+  async poolNumbers(pool: string): Promise<OurNumber[]> {
+    const rows = await this.#prisma.phoneNumber.findMany({
+      where: { pool },
+      select: { e164: true, transport: true },
+      orderBy: [{ createdAt: 'asc' }, { e164: 'asc' }],
+    });
+    return rows.map((row) => ({ e164: row.e164, transport: transportOf(row.transport) }));
+  }
+
+  /**
+   * The campaign's policies; the contact's `max_attempts` only when it is this campaign's. One
+   * query (the dialer's intake asks for every campaign call).
+   */
+  async campaignPolicy(campaignId: string, contactId?: string): Promise<CampaignPolicy | null> {
+    if (!UUID.test(campaignId)) return null;
+    const contact = contactId !== undefined && UUID.test(contactId) ? contactId : null;
+    const [row] = await this.#prisma.$queryRaw<
+      Array<{
+        consent_purpose: string | null;
+        from_pool: string | null;
+        retry_policy: unknown;
+        max_attempts: number | null;
+      }>
+    >`
+      SELECT k.consent_purpose, k.from_pool, k.retry_policy, c.max_attempts
+      FROM campaigns k
+      LEFT JOIN campaign_contacts c ON c.id = ${contact}::uuid AND c.campaign_id = k.id
+      WHERE k.id = ${campaignId}::uuid`;
+    if (row === undefined) return null;
+    return {
+      consentPurpose: row.consent_purpose,
+      fromPool: row.from_pool,
+      retryPolicy: row.retry_policy,
+      contactMaxAttempts: row.max_attempts,
+    };
   }
 
   /** A consent record for this number and purpose with no `revokedAt`. */

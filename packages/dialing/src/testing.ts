@@ -3,7 +3,12 @@
  * fakes that implement the real interface ship from the owning package). It records the
  * lookups it answers.
  */
-import { type DialingDirectory, type OurNumber, type Transport } from './types.js';
+import {
+  type CampaignPolicy,
+  type DialingDirectory,
+  type OurNumber,
+  type Transport,
+} from './types.js';
 
 /** One of our numbers in the fake: its agent and transport. */
 export interface FakeNumber {
@@ -11,6 +16,18 @@ export interface FakeNumber {
   agentId: string;
   /** @defaultValue `'media-streams'` */
   transport?: Transport;
+  /** The number's pool; absent: none. */
+  pool?: string;
+}
+
+/** A campaign in the fake: its policies and its contacts' `maxAttempts`. */
+export interface FakeCampaign {
+  id: string;
+  consentPurpose?: string;
+  fromPool?: string;
+  retryPolicy?: unknown;
+  /** contact id → its `maxAttempts` (null = the campaign's). */
+  contacts?: Record<string, number | null>;
 }
 
 export interface InMemoryDialingDirectoryInit {
@@ -19,6 +36,7 @@ export interface InMemoryDialingDirectoryInit {
   doNotCall?: readonly string[];
   /** Consents in force, as `{ phone, purpose }`. */
   consents?: ReadonlyArray<{ phone: string; purpose: string }>;
+  campaigns?: readonly FakeCampaign[];
 }
 
 /** A directory held in memory; mutate its public sets and arrays between calls as needed. */
@@ -27,6 +45,7 @@ export class InMemoryDialingDirectory implements DialingDirectory {
   readonly numbers: FakeNumber[];
   readonly doNotCall: Set<string>;
   readonly consents: Array<{ phone: string; purpose: string }>;
+  readonly campaigns: FakeCampaign[];
   /** Every lookup, in order: `['agentExists', agentId]`, `['ourNumber', e164]`, ... */
   readonly calls: Array<[method: keyof DialingDirectory, ...args: string[]]> = [];
 
@@ -35,6 +54,7 @@ export class InMemoryDialingDirectory implements DialingDirectory {
     this.numbers = [...(init.numbers ?? [])];
     this.doNotCall = new Set(init.doNotCall ?? []);
     this.consents = [...(init.consents ?? [])];
+    this.campaigns = [...(init.campaigns ?? [])];
   }
 
   async agentExists(agentId: string): Promise<boolean> {
@@ -61,6 +81,27 @@ export class InMemoryDialingDirectory implements DialingDirectory {
   async hasConsent(e164: string, purpose: string): Promise<boolean> {
     this.calls.push(['hasConsent', e164, purpose]);
     return this.consents.some((c) => c.phone === e164 && c.purpose === purpose);
+  }
+
+  async poolNumbers(pool: string): Promise<OurNumber[]> {
+    this.calls.push(['poolNumbers', pool]);
+    return this.numbers.filter((n) => n.pool === pool).map(toOurNumber);
+  }
+
+  async campaignPolicy(campaignId: string, contactId?: string): Promise<CampaignPolicy | null> {
+    this.calls.push([
+      'campaignPolicy',
+      campaignId,
+      ...(contactId === undefined ? [] : [contactId]),
+    ]);
+    const found = this.campaigns.find((c) => c.id === campaignId);
+    if (found === undefined) return null;
+    return {
+      consentPurpose: found.consentPurpose ?? null,
+      fromPool: found.fromPool ?? null,
+      retryPolicy: found.retryPolicy ?? {},
+      contactMaxAttempts: contactId === undefined ? null : (found.contacts?.[contactId] ?? null),
+    };
   }
 }
 

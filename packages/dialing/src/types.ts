@@ -2,6 +2,7 @@
  * The shapes shared by everyone who takes call requests: the REST API (gateway) and the dialer
  * (campaign-scheduler). Types only.
  */
+import type { RetryPolicyInput } from './retry-policy.js';
 
 /** How a call is placed; the transport of the from-number (`phone_numbers.transport`). */
 export type Transport = 'media-streams' | 'sip';
@@ -10,9 +11,12 @@ export type Transport = 'media-streams' | 'sip';
 export interface CallRequestInput {
   /** Number to dial, international format (`+` and country code); any common formatting. */
   to: string;
-  /** Caller id, one of our numbers; absent: the first of the agent's own numbers. */
+  /**
+   * Caller id, one of our numbers; absent (and no pool): the campaign's pool, else the first of
+   * the agent's own numbers.
+   */
   from?: string;
-  /** Number pool to pick the caller id from. Not supported yet: refused with `invalid_field`. */
+  /** Number pool (`phone_numbers.pool`) the dialer picks each attempt's caller id from. */
   fromPool?: string;
   agentId: string;
   /** Values substituted into the agent's instructions (`{{name}}`). */
@@ -25,9 +29,14 @@ export interface CallRequestInput {
   idempotencyKey: string;
   /** Opaque caller data, kept with the call. */
   metadata?: Record<string, unknown>;
+  /**
+   * The campaign the call belongs to: its consent purpose, number pool and retry policy apply.
+   * Must exist (`unknown_campaign`).
+   */
   campaignId?: string;
+  /** The campaign's contact: its `maxAttempts` overrides the campaign's. */
   contactId?: string;
-  /** Consent purpose the call needs (e.g. a campaign's `marketing_calls`); absent: none. */
+  /** Consent purpose the call needs besides the campaign's (if any); absent: none. */
   requireConsent?: string;
 }
 
@@ -43,11 +52,18 @@ export const ValidationCode = {
   NoFromNumber: 'no_from_number',
   /** `to` is on the do-not-call list. */
   DoNotCall: 'do_not_call',
-  /** `to` has not given (or has revoked) the consent the request requires. */
-  NoConsent: 'no_consent',
+  /**
+   * `to` has no consent in force (none recorded, or revoked) for the purpose the request's
+   * campaign requires; the message names the purpose.
+   */
+  ConsentMissing: 'consent_missing',
+  /** `fromPool` (given, or the campaign's) has no numbers. */
+  UnknownPool: 'unknown_pool',
+  /** No campaign with this `campaignId`. */
+  UnknownCampaign: 'unknown_campaign',
   /** `scheduledAt` does not parse or is too far ahead. */
   InvalidSchedule: 'invalid_schedule',
-  /** Any other field with a wrong value (idempotency key, variables, unsupported `fromPool`). */
+  /** Any other field with a wrong value (idempotency key, variables, `from` and `fromPool`). */
   InvalidField: 'invalid_field',
 } as const;
 export type ValidationCode = (typeof ValidationCode)[keyof typeof ValidationCode];
@@ -66,10 +82,20 @@ export interface ValidationIssue {
 export interface ValidCallRequest {
   /** E.164. */
   to: string;
-  /** E.164, one of our numbers: the given one, or the agent's first. */
-  from: string;
+  /**
+   * E.164, one of our numbers: the given one, or the agent's first; null when the dialer picks
+   * it from {@link ValidCallRequest.fromPool} at each attempt.
+   */
+  from: string | null;
+  /**
+   * The pool each attempt's caller id comes from (given, or the campaign's); null (or absent,
+   * in a request built by hand) = `from`.
+   */
+  fromPool?: string | null;
   agentId: string;
-  /** Transport of `from`: decides how the call is placed. */
+  /**
+   * Transport of `from` (of the pool's first number for a pool): decides how the call is placed.
+   */
   transport: Transport;
   variables: Record<string, string>;
   /** When to dial; `now` when none was given or it is in the past. */
@@ -78,6 +104,11 @@ export interface ValidCallRequest {
   metadata: Record<string, unknown>;
   campaignId?: string;
   contactId?: string;
+  /**
+   * The campaign's retry policy with the contact's `maxAttempts` over it; null (or absent, in a
+   * request built by hand) when the request has no campaign: the dialer's DIAL_* defaults apply.
+   */
+  retryPolicy?: RetryPolicyInput | null;
 }
 
 export type ValidationResult =
@@ -90,6 +121,18 @@ export interface OurNumber {
   transport: Transport;
 }
 
+/** What validation needs to know of a request's campaign. */
+export interface CampaignPolicy {
+  /** Consent purpose each callee needs in force; null = none. */
+  consentPurpose: string | null;
+  /** Pool to call from when the request names no `from`; null = none. */
+  fromPool: string | null;
+  /** As stored (`campaigns.retry_policy`): read leniently by `readStoredRetryPolicy`. */
+  retryPolicy: unknown;
+  /** The contact's `max_attempts` (when the contact is the campaign's); null = the campaign's. */
+  contactMaxAttempts: number | null;
+}
+
 /** What validation needs to know about agents, our numbers and the callee. */
 export interface DialingDirectory {
   agentExists(agentId: string): Promise<boolean>;
@@ -100,4 +143,8 @@ export interface DialingDirectory {
   onDoNotCallList(e164: string): Promise<boolean>;
   /** Whether a consent record for `purpose` is in force (not revoked). */
   hasConsent(e164: string, purpose: string): Promise<boolean>;
+  /** The numbers of a pool, oldest first; empty when no number is in it. */
+  poolNumbers(pool: string): Promise<OurNumber[]>;
+  /** The campaign's policies (and its contact's, when `contactId` is one of its contacts). */
+  campaignPolicy(campaignId: string, contactId?: string): Promise<CampaignPolicy | null>;
 }

@@ -7,8 +7,14 @@ import { isoTimestampSchema } from '@app/contracts';
 
 import { parsePhone } from './phone.js';
 import {
+  MAX_RETRY_ATTEMPTS,
+  readStoredRetryPolicy,
+  type RetryPolicyInput,
+} from './retry-policy.js';
+import {
   ValidationCode,
   type CallRequestInput,
+  type CampaignPolicy,
   type DialingDirectory,
   type OurNumber,
   type ValidationIssue,
@@ -32,11 +38,19 @@ export interface ValidateCallRequestOptions {
 /** Default of {@link ValidateCallRequestOptions.maxScheduleAheadMs}: 30 days. */
 export const DEFAULT_MAX_SCHEDULE_AHEAD_MS = 30 * DAY_MS;
 
+/** A pool name: letters, digits, `.`, `_`, `-` (it appears in messages and logs). */
+const POOL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** `campaigns.id` and `campaign_contacts.id` are uuid columns. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * Validates a call request against the directory: both numbers parse to E.164, the agent exists,
- * the caller id is ours (or the agent has a number to call from), the callee is not on the
- * do-not-call list and has the consent `requireConsent` names, the schedule time parses and is
- * not too far ahead, and the idempotency key is usable.
+ * the campaign (if named) exists, the caller id is ours or the pool has numbers (or the agent has
+ * a number to call from), the callee is not on the do-not-call list and has the consent the
+ * campaign (and `requireConsent`) names in force, the schedule time parses and is not too far
+ * ahead, and the idempotency key is usable. A campaign's pool is used when the request names no
+ * `from`; its retry policy, with the contact's `maxAttempts` over it, comes with the result.
  *
  * @param now - The current time; a `scheduledAt` before it means now. @defaultValue `new Date()`
  * @returns the normalised request, or every issue found (each names its field).
@@ -68,12 +82,19 @@ export async function validateCallRequest(
     if (!parsed.ok) issues.push(parsed.issue);
     from = parsed;
   }
+  let askedPool: string | undefined;
   if (input.fromPool !== undefined) {
-    issue(
-      'fromPool',
-      ValidationCode.InvalidField,
-      'fromPool is not supported yet: give from, or leave both out to call from the agent’s number',
-    );
+    if (input.from !== undefined) {
+      issue('fromPool', ValidationCode.InvalidField, 'give either from or fromPool, not both');
+    } else if (typeof input.fromPool !== 'string' || !POOL_NAME.test(input.fromPool)) {
+      issue(
+        'fromPool',
+        ValidationCode.InvalidField,
+        'fromPool must be a pool name: 1 to 64 letters, digits, ".", "_" or "-"',
+      );
+    } else {
+      askedPool = input.fromPool;
+    }
   }
 
   const agentId = typeof input.agentId === 'string' ? input.agentId.trim() : '';
@@ -84,25 +105,61 @@ export async function validateCallRequest(
   const variables = checkVariables(input.variables, issues);
   const metadata = checkMetadata(input.metadata, issues);
 
-  // The directory lookups are independent: run them together.
-  const [agentKnown, fromNumber, agentNumbers, doNotCall, consent] = await Promise.all([
-    agentId === '' ? Promise.resolve(false) : dir.agentExists(agentId),
-    from?.ok ? dir.ourNumber(from.e164) : Promise.resolve(null),
-    agentId !== '' && input.from === undefined && input.fromPool === undefined
-      ? dir.numbersOf(agentId)
-      : Promise.resolve([] as OurNumber[]),
-    to.ok ? dir.onDoNotCallList(to.e164) : Promise.resolve(false),
-    to.ok && input.requireConsent !== undefined
-      ? dir.hasConsent(to.e164, input.requireConsent)
-      : Promise.resolve(true),
+  // The directory lookups in two rounds of parallel queries (the dialer's intake does this for
+  // every campaign call, at the campaign's pace): first all that the request alone decides,
+  // the campaign included; then what the campaign adds (its pool, its consent purpose).
+  const noCallerGiven = input.from === undefined && input.fromPool === undefined;
+  const campaignUuid =
+    input.campaignId !== undefined && UUID.test(input.campaignId) ? input.campaignId : undefined;
+  const ownPurpose =
+    typeof input.requireConsent === 'string' && input.requireConsent !== ''
+      ? input.requireConsent
+      : undefined;
+  const [agentKnown, fromNumber, agentNumbers, askedPoolNumbers, doNotCall, campaign, ownConsent] =
+    await Promise.all([
+      agentId === '' ? Promise.resolve(false) : dir.agentExists(agentId),
+      from?.ok ? dir.ourNumber(from.e164) : Promise.resolve(null),
+      // Possibly unused (a campaign with a pool): one indexed query, cheaper than a round.
+      agentId !== '' && noCallerGiven ? dir.numbersOf(agentId) : Promise.resolve([]),
+      askedPool ? dir.poolNumbers(askedPool) : Promise.resolve([]),
+      to.ok ? dir.onDoNotCallList(to.e164) : Promise.resolve(false),
+      campaignUuid
+        ? dir.campaignPolicy(
+            campaignUuid,
+            input.contactId !== undefined && UUID.test(input.contactId)
+              ? input.contactId
+              : undefined,
+          )
+        : Promise.resolve(null),
+      to.ok && ownPurpose ? dir.hasConsent(to.e164, ownPurpose) : Promise.resolve(true),
+    ]);
+  if (input.campaignId !== undefined && campaign === null) {
+    issue('campaignId', ValidationCode.UnknownCampaign, 'no campaign with this campaignId');
+  }
+  const fromCampaignPool = noCallerGiven ? (campaign?.fromPool ?? undefined) : undefined;
+  const pool = askedPool ?? fromCampaignPool;
+  const campaignPurpose =
+    campaign?.consentPurpose && campaign.consentPurpose !== ownPurpose
+      ? campaign.consentPurpose
+      : undefined;
+  const [campaignPoolNumbers, campaignConsent] = await Promise.all([
+    fromCampaignPool ? dir.poolNumbers(fromCampaignPool) : Promise.resolve([]),
+    to.ok && campaignPurpose ? dir.hasConsent(to.e164, campaignPurpose) : Promise.resolve(true),
   ]);
+  const poolNumbers: OurNumber[] = fromCampaignPool ? campaignPoolNumbers : askedPoolNumbers;
+  const usesAgentNumber = agentId !== '' && noCallerGiven && !pool;
+  const missingConsent = [
+    ...(campaignConsent ? [] : [campaignPurpose]),
+    ...(ownConsent ? [] : [ownPurpose]),
+  ].filter((p): p is string => p !== undefined);
 
   if (doNotCall) issue('to', ValidationCode.DoNotCall, 'to is on the do-not-call list');
-  if (!consent) {
+  for (const purpose of missingConsent) {
     issue(
       'to',
-      ValidationCode.NoConsent,
-      `to has no ${input.requireConsent ?? ''} consent in force (none recorded, or revoked)`,
+      ValidationCode.ConsentMissing,
+      `to has no consent in force for purpose "${purpose}" (none recorded, or revoked)` +
+        (purpose === campaign?.consentPurpose ? ', which the campaign requires' : ''),
     );
   }
   if (agentId !== '' && !agentKnown) {
@@ -116,7 +173,18 @@ export async function validateCallRequest(
     } else {
       caller = fromNumber;
     }
-  } else if (input.from === undefined && input.fromPool === undefined && agentKnown) {
+  } else if (pool) {
+    caller = poolNumbers[0];
+    if (caller === undefined) {
+      issue(
+        'fromPool',
+        ValidationCode.UnknownPool,
+        fromCampaignPool
+          ? `the campaign's fromPool "${pool}" has no phone numbers: add numbers to it`
+          : `fromPool "${pool}" has no phone numbers (unknown or empty pool)`,
+      );
+    }
+  } else if (usesAgentNumber && agentKnown) {
     caller = agentNumbers[0];
     if (caller === undefined) {
       issue(
@@ -136,7 +204,8 @@ export async function validateCallRequest(
     ok: true,
     request: {
       to: to.e164,
-      from: caller.e164,
+      from: pool ? null : caller.e164,
+      fromPool: pool ?? null,
       agentId,
       transport: caller.transport,
       variables,
@@ -145,12 +214,31 @@ export async function validateCallRequest(
       metadata,
       ...(input.campaignId === undefined ? {} : { campaignId: input.campaignId }),
       ...(input.contactId === undefined ? {} : { contactId: input.contactId }),
+      retryPolicy: campaign ? effectiveRetryPolicy(campaign) : null,
     },
   };
 }
 
+/** The campaign's policy as stored, with the contact's `maxAttempts` over it. */
+function effectiveRetryPolicy(campaign: CampaignPolicy): RetryPolicyInput {
+  const policy = readStoredRetryPolicy(campaign.retryPolicy);
+  const own = campaign.contactMaxAttempts;
+  // A contact's value outside what a policy may ask for is clamped, not a reason to refuse.
+  return own === null || !Number.isInteger(own)
+    ? policy
+    : { ...policy, maxAttempts: Math.min(Math.max(own, 1), MAX_RETRY_ATTEMPTS) };
+}
+
 /** Issues in the order of the request's fields; stable within one field. */
-const FIELD_ORDER = ['to', 'from', 'fromPool', 'agentId', 'scheduledAt', 'idempotencyKey'];
+const FIELD_ORDER = [
+  'to',
+  'from',
+  'fromPool',
+  'agentId',
+  'campaignId',
+  'scheduledAt',
+  'idempotencyKey',
+];
 
 function byField(issues: ValidationIssue[]): ValidationIssue[] {
   const rank = (field: string) => {

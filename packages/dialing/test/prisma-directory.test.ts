@@ -84,6 +84,54 @@ describe('PrismaDialingDirectory', { timeout: 10_000 }, () => {
     expect(await dir.hasConsent('+14155550999', 'marketing_calls')).toBe(false);
   });
 
+  it('dialing - lists a pool’s numbers oldest first, none for an unknown pool', async () => {
+    await prisma.phoneNumber.create({ data: { e164: '+15555550121', agentId, pool: 'east' } });
+    await prisma.phoneNumber.create({
+      data: { e164: '+15555550122', agentId: sipAgentId, pool: 'east', transport: 'sip' },
+    });
+    expect(await dir.poolNumbers('east')).toEqual([
+      { e164: '+15555550121', transport: 'media-streams' },
+      { e164: '+15555550122', transport: 'sip' },
+    ]);
+    expect(await dir.poolNumbers('west')).toEqual([]);
+  });
+
+  it('dialing - reads a campaign’s policies, and its own contact’s maxAttempts only', async () => {
+    const campaign = await prisma.campaign.create({
+      data: {
+        name: 'policies',
+        agentId,
+        consentPurpose: 'marketing_calls',
+        fromPool: 'east',
+        retryPolicy: { maxAttempts: 4, retryOn: ['busy'] },
+      },
+    });
+    const other = await prisma.campaign.create({ data: { name: 'other', agentId } });
+    const contact = await prisma.campaignContact.create({
+      data: { campaignId: campaign.id, phone: CALLEE, maxAttempts: 2 },
+    });
+    const stranger = await prisma.campaignContact.create({
+      data: { campaignId: other.id, phone: CALLEE, maxAttempts: 9 },
+    });
+    expect(await dir.campaignPolicy(campaign.id, contact.id)).toEqual({
+      consentPurpose: 'marketing_calls',
+      fromPool: 'east',
+      retryPolicy: { maxAttempts: 4, retryOn: ['busy'] },
+      contactMaxAttempts: 2,
+    });
+    expect(await dir.campaignPolicy(campaign.id, stranger.id)).toMatchObject({
+      contactMaxAttempts: null,
+    });
+    expect(await dir.campaignPolicy(other.id)).toEqual({
+      consentPurpose: null,
+      fromPool: null,
+      retryPolicy: {},
+      contactMaxAttempts: null,
+    });
+    expect(await dir.campaignPolicy('44444444-4444-4444-8444-444444444444')).toBeNull();
+    expect(await dir.campaignPolicy('nope')).toBeNull();
+  });
+
   it('dialing - validates a request against the database', async () => {
     const now = new Date();
     const valid = await validateCallRequest(
@@ -108,7 +156,7 @@ describe('PrismaDialingDirectory', { timeout: 10_000 }, () => {
     );
     expect(refused.ok ? [] : refused.issues.map((i) => i.code)).toEqual([
       'do_not_call',
-      'no_consent',
+      'consent_missing',
       'from_not_ours',
     ]);
   });

@@ -11,6 +11,7 @@ const OURS_SIP = '+15555550199';
 const CALLEE = '+14155550123';
 const NOW = new Date('2030-01-01T12:00:00.000Z');
 const DAY_MS = 86_400_000;
+const CAMPAIGN = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
 
 function directory() {
   return new InMemoryDialingDirectory({
@@ -49,6 +50,8 @@ describe('validateCallRequest', () => {
         scheduledAt: NOW,
         idempotencyKey: 'order-42',
         metadata: {},
+        fromPool: null,
+        retryPolicy: null,
       },
     });
   });
@@ -66,14 +69,16 @@ describe('validateCallRequest', () => {
   });
 
   it('dialing - keeps variables, metadata, campaign and contact', async () => {
+    const dir = directory();
+    dir.campaigns.push({ id: CAMPAIGN });
     const result = await validateCallRequest(
       input({
         variables: { name: 'Ada' },
         metadata: { crm: { id: 7 } },
-        campaignId: 'c1',
+        campaignId: CAMPAIGN,
         contactId: 'k1',
       }),
-      directory(),
+      dir,
       NOW,
     );
     expect(result).toMatchObject({
@@ -81,7 +86,7 @@ describe('validateCallRequest', () => {
       request: {
         variables: { name: 'Ada' },
         metadata: { crm: { id: 7 } },
-        campaignId: 'c1',
+        campaignId: CAMPAIGN,
         contactId: 'k1',
       },
     });
@@ -133,17 +138,15 @@ describe('validateCallRequest', () => {
     const ok = await validateCallRequest(input({ requireConsent: 'marketing_calls' }), dir, NOW);
     expect(ok.ok).toBe(true);
     expect(await issuesOf(input({ requireConsent: 'recording' }))).toEqual([
-      { field: 'to', code: 'no_consent', message: expect.stringMatching(/no recording consent/) },
+      {
+        field: 'to',
+        code: 'consent_missing',
+        message: expect.stringMatching(/no consent in force for purpose "recording"/),
+      },
     ]);
     // Without requireConsent, consent is not even looked up.
     await validateCallRequest(input(), dir, NOW);
     expect(dir.calls.filter(([method]) => method === 'hasConsent')).toHaveLength(1);
-  });
-
-  it('dialing - refuses fromPool for now', async () => {
-    expect(await issuesOf(input({ fromPool: 'east' }))).toEqual([
-      { field: 'fromPool', code: 'invalid_field', message: expect.stringMatching(/not supported/) },
-    ]);
   });
 
   it('dialing - treats a past scheduledAt as now and keeps a future one', async () => {
@@ -229,7 +232,7 @@ describe('validateCallRequest', () => {
     );
     expect(issues.map((i) => [i.field, i.code])).toEqual([
       ['to', 'do_not_call'],
-      ['to', 'no_consent'],
+      ['to', 'consent_missing'],
       ['from', 'from_not_ours'],
       ['agentId', 'unknown_agent'],
       ['scheduledAt', 'invalid_schedule'],

@@ -60,6 +60,7 @@ describe('nats', { timeout: 20_000 }, () => {
       [names.kv.callOwners.name]: 'created',
       [names.kv.openaiWebhookIds.name]: 'created',
       [names.kv.dialerRateLimits.name]: 'created',
+      [names.kv.toolRateLimits.name]: 'created',
     });
     const second = await provisionJetStream(nc, names);
     expect(new Set(Object.values(second))).toEqual(new Set(['unchanged']));

@@ -243,6 +243,25 @@ describe('openai-sim conversation from a scenario', () => {
     ]);
   });
 
+  it("a response's own tool_choice 'none' overrides the session's: no function call", async () => {
+    const runId = book.register(scenario);
+    const c = await pcmuSession({
+      audio: {
+        ...PCMU_SESSION.audio,
+        input: {
+          ...PCMU_SESSION.audio.input,
+          turn_detection: { type: 'server_vad', silence_duration_ms: 500, create_response: false },
+        },
+      },
+    });
+    c.appendAudio(taggedUtterance({ runId, turn: 0, text: 'Where is my order?' }));
+    await c.waitFor('input_audio_buffer.committed');
+    c.send({ type: 'response.create', response: { tool_choice: 'none' } });
+    const done = await c.waitFor('response.done');
+    expect(c.ofType('response.function_call_arguments.done')).toEqual([]);
+    expect(done.response).toMatchObject({ output: [{ type: 'message' }] });
+  });
+
   it('greets with the neutral default before any scenario is bound', async () => {
     const c = await pcmuSession();
     c.send({ type: 'response.create' });

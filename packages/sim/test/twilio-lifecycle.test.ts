@@ -261,17 +261,21 @@ describe('twilio-sim TwiML verbs', () => {
       '<Response><Dial><Client>agent_alice</Client></Dial><Dial><Conference>room-1</Conference></Dial><Enqueue waitUrl="/hold">support</Enqueue></Response>',
     );
     const call = await sim.ringInbound({ to: OURS, from: '+15551112222' });
-    await new Promise((r) => setTimeout(r, 50));
+    // The conference holds the call (nobody else joins) until the simulator closes.
+    for (let i = 0; i < 250 && call.recording.ofKind('conference.joined').length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const dials = call.recording.ofKind('twiml.dial').map((e) => e.data?.targets);
     expect(dials).toEqual([
       [{ type: 'client', target: 'agent_alice' }],
       [{ type: 'conference', target: 'room-1' }],
     ]);
-    expect(call.recording.ofKind('twiml.enqueue')[0]?.data).toMatchObject({
-      queue: 'support',
-      waitUrl: '/hold',
+    expect(call.recording.ofKind('conference.joined')[0]?.data).toMatchObject({
+      friendlyName: 'room-1',
     });
     await sim.close();
+    // Hung up in the room: the verbs after it never ran.
+    expect(call.recording.ofKind('twiml.enqueue')).toEqual([]);
     expect((await call.ended).status).toBe('completed');
   });
 

@@ -10,6 +10,7 @@ import {
 } from '@app/platform';
 
 import { DEFAULT_APOLOGY } from './domain/apology.js';
+import { DEFAULT_FILLER_INSTRUCTIONS } from './domain/tool-calls.js';
 
 /**
  * Environment of the call-bridge. The shared variables (packages/platform README) plus the
@@ -65,6 +66,24 @@ export const configSchema = baseServiceEnv({ httpPort: 3001 })
     OWNER_STALE_AFTER_MS: z.coerce.number().int().min(150).default(30_000),
     /** How often each bridge looks for calls whose owner is gone (ms). */
     OWNER_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+    /**
+     * Longest wait for the tool-runner's answer to one function call (ms); after it the model is
+     * told the tool timed out and the call goes on.
+     */
+    TOOL_TIMEOUT_MS: z.coerce.number().int().min(500).max(120_000).default(10_000),
+    /** A tool still running after this long gets a short filler line (ms); 0: never. */
+    TOOL_FILLER_AFTER_MS: z.coerce.number().int().min(0).max(60_000).default(1_500),
+    /** Instructions of the filler response (one short holding phrase, no tools). */
+    TOOL_FILLER_INSTRUCTIONS: z.string().min(1).max(500).default(DEFAULT_FILLER_INSTRUCTIONS),
+    /** Failed tool calls in one call after which a human is asked for (rule trigger); 0: never. */
+    TOOL_FAILURES_BEFORE_HANDOFF: z.coerce.number().int().min(0).max(100).default(3),
+    /** The key a caller presses to reach a human (DTMF); `off`: none. */
+    HANDOFF_DTMF_DIGIT: z
+      .string()
+      .regex(/^([0-9*#]|off)$/, 'one of 0-9, *, # or off')
+      .default('0'),
+    /** Longest wait for the handoff service's answer (ms). */
+    HANDOFF_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(5_000),
   })
   .superRefine((cfg, ctx) => {
     refuseDevStreamTokenSecret(cfg, ctx);

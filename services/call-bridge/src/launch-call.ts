@@ -6,7 +6,9 @@
  */
 import type { CallControlResult, CallEndReason } from '@app/contracts';
 
+import type { HandoffClient } from './adapters/handoff-client.js';
 import type { AgentSession } from './adapters/openai-realtime.js';
+import type { ToolRunnerClient } from './adapters/tool-runner-client.js';
 import {
   CallSession,
   type CallMedia,
@@ -14,6 +16,7 @@ import {
   type SessionEvent,
 } from './domain/call-session.js';
 import type { RealtimeHandlers, RealtimeLeg } from './domain/realtime-leg.js';
+import type { ToolPolicy } from './domain/tool-calls.js';
 import { metricsObserver, type BridgeMetrics } from './metrics.js';
 
 /** The call's logger (pino or Fastify's). */
@@ -45,12 +48,21 @@ export interface CallWiring {
    * call ends (ownership release, control subscription).
    */
   onCallLive?: ((call: LiveCallControl) => () => void) | undefined;
+  /** Runs the model's function calls (tool-runner.execute); absent: they fail as unavailable. */
+  runTool?: ToolRunnerClient | undefined;
+  toolPolicy?: Partial<ToolPolicy> | undefined;
+  /** Asks for a human (handoff.transfer) on a key press or a rule; absent: nobody is asked. */
+  handOff?: HandoffClient | undefined;
+  /** The key that asks for a human (HANDOFF_DTMF_DIGIT); null: none. @defaultValue `'0'` */
+  handoffDigit?: string | null | undefined;
 }
 
 /** One call's own parts. */
 export interface LaunchSpec {
   callId: string;
   transport: LiveCallControl['transport'];
+  /** The agent's id: tools run as this agent's (tool-runner checks they are enabled for it). */
+  agentId: string;
   agent: AgentSession;
   media: CallMedia;
   openRealtime: (handlers: RealtimeHandlers) => RealtimeLeg;
@@ -72,6 +84,7 @@ export function launchCall(wiring: CallWiring, spec: LaunchSpec): CallSession {
     });
   };
   let cleanup: (() => void) | null = null;
+  const { runTool, handOff } = wiring;
   const session = new CallSession({
     callId,
     ...(wiring.pod ? { pod: wiring.pod } : {}),
@@ -83,6 +96,10 @@ export function launchCall(wiring: CallWiring, spec: LaunchSpec): CallSession {
     ...(wiring.recovery ? { recovery: wiring.recovery } : {}),
     ...(spec.setupStartMs !== undefined ? { setupStartMs: spec.setupStartMs } : {}),
     ...(wiring.metrics ? { observer: metricsObserver(wiring.metrics) } : {}),
+    runTool: runTool ? (call) => runTool(callId, spec.agentId, call) : null,
+    ...(wiring.toolPolicy ? { toolPolicy: wiring.toolPolicy } : {}),
+    handOff: handOff ? (ask) => handOff(callId, ask) : null,
+    ...(wiring.handoffDigit !== undefined ? { handoffDigit: wiring.handoffDigit } : {}),
     onEnded: (reason) => {
       spec.onEnded(reason);
       cleanup?.();

@@ -5,13 +5,16 @@ import { jetstream } from '@nats-io/jetstream';
 import { CallOwners } from '@app/contracts';
 import { attachDatabase } from '@app/db';
 import { readPackageVersion, runService } from '@app/platform';
+import { toolSpecsForAgent } from '@app/tools';
 
 import { agentSessionLoader } from './adapters/agent-sessions.js';
 import { callEventPublisher } from './adapters/call-events.js';
 import { callOwnership } from './adapters/call-ownership.js';
+import { handoffClient } from './adapters/handoff-client.js';
 import { openAIRealtime, realtimeEndpoint } from './adapters/openai-realtime.js';
 import { openAISideband } from './adapters/openai-sideband.js';
 import { openAISipCalls } from './adapters/openai-sip-calls.js';
+import { toolRunnerClient } from './adapters/tool-runner-client.js';
 import { twilioCalls } from './adapters/twilio-calls.js';
 import { loadConfig } from './config.js';
 import { LiveCalls } from './domain/live-calls.js';
@@ -83,8 +86,29 @@ await runService({
         heartbeatMs: ctx.config.CALL_OWNER_HEARTBEAT_MS,
         log: ctx.log.child({ component: 'call-ownership' }),
       }),
+      runTool: toolRunnerClient({
+        nc: ctx.nc,
+        names: ctx.names,
+        timeoutMs: ctx.config.TOOL_TIMEOUT_MS,
+        log: ctx.log.child({ component: 'tools' }),
+      }),
+      toolPolicy: {
+        fillerAfterMs: ctx.config.TOOL_FILLER_AFTER_MS,
+        fillerInstructions: ctx.config.TOOL_FILLER_INSTRUCTIONS,
+        failuresBeforeHandoff: ctx.config.TOOL_FAILURES_BEFORE_HANDOFF,
+      },
+      handOff: handoffClient({
+        nc: ctx.nc,
+        names: ctx.names,
+        timeoutMs: ctx.config.HANDOFF_TIMEOUT_MS,
+        log: ctx.log.child({ component: 'handoff' }),
+      }),
+      handoffDigit: ctx.config.HANDOFF_DTMF_DIGIT === 'off' ? null : ctx.config.HANDOFF_DTMF_DIGIT,
     };
-    const loadAgent = agentSessionLoader(prisma);
+    // The model is offered the agent's tools as the tool-runner will run them.
+    const loadAgent = agentSessionLoader(prisma, (toolNames) =>
+      toolSpecsForAgent(prisma, toolNames),
+    );
     if (endpoint) {
       const offers = serveSipOffers({
         ...wiring,

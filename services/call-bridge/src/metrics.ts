@@ -16,6 +16,10 @@ export interface BridgeMetrics {
   truncationError: Histogram;
   providerErrors: Counter<'code'>;
   providerRecoveries: Counter;
+  toolCalls: Counter<'outcome'>;
+  toolCallLatency: Histogram;
+  toolFillers: Counter;
+  handoffAsks: Counter<'trigger' | 'outcome'>;
 }
 
 /**
@@ -105,6 +109,29 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
       help: 'Dropped provider connections restored mid-call',
       registers: [registry],
     }),
+    toolCalls: new Counter({
+      name: 'call_bridge_tool_calls_total',
+      help: "The model's function calls, by outcome: ok, or the error code the model was given",
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    toolCallLatency: new Histogram({
+      name: 'call_bridge_tool_call_seconds',
+      help: 'From function_call_arguments.done to the tool-runner answer (or the bridge giving up)',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    toolFillers: new Counter({
+      name: 'call_bridge_tool_fillers_total',
+      help: 'Filler lines asked for because a tool was slow',
+      registers: [registry],
+    }),
+    handoffAsks: new Counter({
+      name: 'call_bridge_handoff_asks_total',
+      help: 'Humans asked for by the bridge (key press, rule), by trigger and outcome',
+      labelNames: ['trigger', 'outcome'],
+      registers: [registry],
+    }),
   };
 }
 
@@ -136,5 +163,11 @@ export function metricsObserver(m: BridgeMetrics): SessionObserver {
     setup: (ms) => m.callSetup.observe(ms / 1_000),
     providerConnected: (ms) => m.setupStage.observe({ stage: 'provider' }, ms / 1_000),
     recovered: () => m.providerRecoveries.inc(),
+    toolCalled: (outcome, latencyMs) => {
+      m.toolCalls.inc({ outcome });
+      m.toolCallLatency.observe(latencyMs / 1_000);
+    },
+    toolFiller: () => m.toolFillers.inc(),
+    handoffAsked: (trigger, outcome) => m.handoffAsks.inc({ trigger, outcome }),
   };
 }

@@ -1,17 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
+import type { ToolResult } from '@app/contracts';
+
 import {
   CallSession,
   type CallSessionDeps,
+  type HandoffAsk,
+  type HandoffOutcome,
   type SessionEvent,
   type TwilioOutbound,
 } from '../src/domain/call-session.js';
 import type { HistoryItem, RealtimeHandlers, RealtimeLeg } from '../src/domain/realtime-leg.js';
+import type { RunTool } from '../src/domain/tool-calls.js';
 
 type RealtimeCall =
   | { op: 'audio'; payload: string }
   | { op: 'truncate'; itemId: string; audioEndMs: number }
-  | { op: 'respond'; instructions?: string }
+  | { op: 'respond'; instructions?: string; noTools?: boolean }
+  | { op: 'tool-output'; callId: string; output: string }
   | { op: 'restore'; history: HistoryItem[] }
   | { op: 'inject'; text: string; role: string }
   | { op: 'close' };
@@ -35,8 +41,13 @@ function harness(overrides: Partial<CallSessionDeps> = {}, opts: { open?: boolea
       return true;
     },
     truncate: (itemId, audioEndMs) => toOpenAI.push({ op: 'truncate', itemId, audioEndMs }),
-    createResponse: (instructions) =>
-      toOpenAI.push(instructions ? { op: 'respond', instructions } : { op: 'respond' }),
+    createResponse: (instructions, options) =>
+      toOpenAI.push({
+        op: 'respond',
+        ...(instructions ? { instructions } : {}),
+        ...(options?.noTools ? { noTools: true } : {}),
+      }),
+    sendToolOutput: (callId, output) => toOpenAI.push({ op: 'tool-output', callId, output }),
     restore: (history) => toOpenAI.push({ op: 'restore', history: [...history] }),
     inject: (text, role) => toOpenAI.push({ op: 'inject', text, role }),
     close: () => toOpenAI.push({ op: 'close' }),
@@ -410,6 +421,7 @@ function sipHarness() {
           toOpenAI.push(instructions ? { op: 'respond', instructions } : { op: 'respond' }),
         restore: (history) => toOpenAI.push({ op: 'restore', history: [...history] }),
         inject: (text, role) => toOpenAI.push({ op: 'inject', text, role }),
+        sendToolOutput: (callId, output) => toOpenAI.push({ op: 'tool-output', callId, output }),
         close: () => toOpenAI.push({ op: 'close' }),
       };
     },
@@ -479,5 +491,413 @@ describe('CallSession - SIP (the provider carries the audio)', () => {
     h.provider().lost(1011, 'gone');
     expect(h.hangUps).toEqual(['provider-error']);
     expect(h.ended).toEqual(['provider-error']);
+  });
+});
+
+describe('CallSession - tool calls', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A tool runner whose answers the test gives by hand. */
+  function manualRunner() {
+    const calls: Array<{ invocationId: string; name: string; args: unknown }> = [];
+    const answers = new Map<string, (r: ToolResult) => void>();
+    const runTool: RunTool = (req) => {
+      calls.push(req);
+      return new Promise((resolve) => answers.set(req.invocationId, resolve));
+    };
+    return {
+      calls,
+      runTool,
+      answer: async (invocationId: string, result: ToolResult) => {
+        answers.get(invocationId)?.(result);
+        await vi.advanceTimersByTimeAsync(0);
+      },
+    };
+  }
+  const fnCall = (callId: string, name: string, args: string) => ({
+    itemId: `item_${callId}`,
+    callId,
+    name,
+    arguments: args,
+  });
+  const since = (h: ReturnType<typeof harness>, n: number) => h.toOpenAI.slice(n);
+
+  it('runs the call, sends its output under the same call id, then asks for the answer', async () => {
+    const r = manualRunner();
+    const h = harness({ runTool: r.runTool });
+    h.session.responseCreated();
+    h.provider().functionCall(fnCall('call_1', 'get_time', '{"zone":"Europe/Paris"}'));
+    expect(r.calls).toEqual([
+      { invocationId: 'call_1', name: 'get_time', args: { zone: 'Europe/Paris' } },
+    ]);
+    h.session.responseDone('completed');
+    const mark = h.toOpenAI.length;
+    h.advance(420);
+    await r.answer('call_1', { ok: true, output: { time: '10:00' } });
+    expect(since(h, mark)).toEqual([
+      { op: 'tool-output', callId: 'call_1', output: '{"time":"10:00"}' },
+      { op: 'respond' },
+    ]);
+    expect(h.events.find((e) => e.event === 'tool-called')?.data).toEqual({
+      invocationId: 'call_1',
+      name: 'get_time',
+      args: { zone: 'Europe/Paris' },
+      result: { time: '10:00' },
+      latencyMs: 420,
+    });
+  });
+
+  it('waits for the active response to finish before asking for the next one', async () => {
+    const r = manualRunner();
+    const h = harness({ runTool: r.runTool });
+    h.session.responseCreated();
+    h.provider().functionCall(fnCall('call_1', 'lookup', '{}'));
+    const mark = h.toOpenAI.length;
+    await r.answer('call_1', { ok: true, output: 'found' });
+    // The calling response is still generating: the output goes in, the answer waits.
+    expect(since(h, mark)).toEqual([{ op: 'tool-output', callId: 'call_1', output: '"found"' }]);
+    h.session.responseDone('completed');
+    expect(since(h, mark).at(-1)).toEqual({ op: 'respond' });
+  });
+
+  it('answers once every call of a batch is in', async () => {
+    const r = manualRunner();
+    const h = harness({ runTool: r.runTool });
+    h.provider().functionCall(fnCall('call_a', 'a', '{}'));
+    h.provider().functionCall(fnCall('call_b', 'b', '{}'));
+    const mark = h.toOpenAI.length;
+    await r.answer('call_b', { ok: true, output: 2 });
+    expect(since(h, mark).map((c) => c.op)).toEqual(['tool-output']);
+    await r.answer('call_a', { ok: true, output: 1 });
+    expect(since(h, mark).map((c) => c.op)).toEqual(['tool-output', 'tool-output', 'respond']);
+  });
+
+  it('a slow tool gets one filler line with no tools; the answer follows the filler', async () => {
+    const r = manualRunner();
+    const h = harness({
+      runTool: r.runTool,
+      toolPolicy: { fillerAfterMs: 1_500, fillerInstructions: "Say 'One moment.'" },
+    });
+    h.provider().functionCall(fnCall('call_1', 'slow', '{}'));
+    const mark = h.toOpenAI.length;
+    await vi.advanceTimersByTimeAsync(1_499);
+    expect(since(h, mark)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(since(h, mark)).toEqual([
+      { op: 'respond', instructions: "Say 'One moment.'", noTools: true },
+    ]);
+    h.session.responseCreated();
+    await vi.advanceTimersByTimeAsync(10_000);
+    await r.answer('call_1', { ok: true, output: 'done' });
+    // The filler is still playing: the answer waits for it.
+    expect(since(h, mark).map((c) => c.op)).toEqual(['respond', 'tool-output']);
+    h.session.responseDone('completed');
+    expect(since(h, mark).at(-1)).toEqual({ op: 'respond' });
+  });
+
+  it('the filler waits while the model is still speaking, and is not said when the tool is quick', async () => {
+    const r = manualRunner();
+    const h = harness({ runTool: r.runTool, toolPolicy: { fillerAfterMs: 1_000 } });
+    h.session.responseCreated();
+    h.provider().functionCall(fnCall('call_1', 'slow', '{}'));
+    const mark = h.toOpenAI.length;
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(since(h, mark)).toEqual([]);
+    h.session.responseDone('completed');
+    expect(since(h, mark)).toMatchObject([{ op: 'respond', noTools: true }]);
+
+    const quick = harness({ runTool: r.runTool, toolPolicy: { fillerAfterMs: 1_000 } });
+    quick.provider().functionCall(fnCall('call_2', 'fast', '{}'));
+    await r.answer('call_2', { ok: true, output: null });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(quick.toOpenAI.filter((c) => c.op === 'respond' && c.noTools)).toEqual([]);
+  });
+
+  it('a failure reaches the model as a structured error and is recorded; the call goes on', async () => {
+    const r = manualRunner();
+    const h = harness({ runTool: r.runTool });
+    h.provider().functionCall(fnCall('call_1', 'book', '{"day":"monday"}'));
+    await r.answer('call_1', {
+      ok: false,
+      error: { code: 'TOOL_TIMEOUT', message: 'no answer within 5000 ms', retryable: true },
+    });
+    expect(h.toOpenAI).toContainEqual({
+      op: 'tool-output',
+      callId: 'call_1',
+      output: '{"error":{"code":"TOOL_TIMEOUT","message":"no answer within 5000 ms"}}',
+    });
+    expect(h.toOpenAI.at(-1)).toEqual({ op: 'respond' });
+    expect(h.events.find((e) => e.event === 'tool-called')?.data).toMatchObject({
+      error: { code: 'TOOL_TIMEOUT', message: 'no answer within 5000 ms' },
+    });
+    expect(h.ended).toEqual([]);
+  });
+
+  it('arguments that are not JSON never reach the runner', async () => {
+    const r = manualRunner();
+    const h = harness({ runTool: r.runTool });
+    h.provider().functionCall(fnCall('call_1', 'book', '{"day":'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.calls).toEqual([]);
+    expect(h.toOpenAI).toContainEqual({
+      op: 'tool-output',
+      callId: 'call_1',
+      output: '{"error":{"code":"INVALID_ARGUMENTS","message":"the arguments are not valid JSON"}}',
+    });
+    expect(h.events.find((e) => e.event === 'tool-called')?.data).toMatchObject({
+      args: '{"day":',
+      error: { code: 'INVALID_ARGUMENTS' },
+    });
+  });
+
+  it('without a tool runner every call fails as unavailable', async () => {
+    const h = harness();
+    h.provider().functionCall(fnCall('call_1', 'x', '{}'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.toOpenAI).toContainEqual(
+      expect.objectContaining({
+        op: 'tool-output',
+        output: expect.stringContaining('TOOLS_UNAVAILABLE'),
+      }),
+    );
+  });
+
+  it('repeated failures ask for a human once (rule), and the model is told the outcome', async () => {
+    const r = manualRunner();
+    const asks: HandoffAsk[] = [];
+    const h = harness({
+      runTool: r.runTool,
+      toolPolicy: { failuresBeforeHandoff: 2 },
+      handOff: (ask) => {
+        asks.push(ask);
+        return Promise.resolve({ status: 'rejected', reason: 'no-human-available' });
+      },
+    });
+    const fail: ToolResult = {
+      ok: false,
+      error: { code: 'HANDLER_ERROR', message: 'boom', retryable: false },
+    };
+    for (const id of ['c1', 'c2', 'c3']) {
+      h.provider().functionCall(fnCall(id, 'book', '{}'));
+      await r.answer(id, fail);
+    }
+    expect(asks).toEqual([{ trigger: 'rule', reason: '2 tool calls failed' }]);
+    const notes = h.toOpenAI.filter((c) => c.op === 'inject');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatchObject({ role: 'system' });
+    expect((notes[0] as { text: string }).text).toContain(
+      'No person is available (no-human-available)',
+    );
+    expect((notes[0] as { text: string }).text).toContain('callback');
+  });
+
+  it('end_call: the goodbye is asked for, and the call hangs up once its audio played', async () => {
+    const r = manualRunner();
+    const h = harness({ runTool: r.runTool });
+    h.provider().functionCall(fnCall('call_1', 'end_call', '{"reason":"done"}'));
+    await r.answer('call_1', { ok: true, output: { ending: true } });
+    expect(h.toOpenAI.at(-1)).toEqual({ op: 'respond' });
+    h.session.responseCreated();
+    h.session.audioDelta('item_bye', frame(160), 0);
+    h.session.responseDone('completed');
+    // Twilio has not played it yet (its mark is not echoed).
+    await vi.advanceTimersByTimeAsync(500);
+    expect(h.ended).toEqual([]);
+    h.session.markEchoed('m1');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(h.ended).toEqual(['agent-hangup']);
+    expect(h.events.at(-1)).toMatchObject({ event: 'ended', data: { reason: 'agent-hangup' } });
+  });
+
+  it('end_call said with its goodbye: no second response, the call hangs up once it played', async () => {
+    const r = manualRunner();
+    const h = harness({ runTool: r.runTool });
+    h.session.responseCreated();
+    h.provider().functionCall(fnCall('call_1', 'end_call', '{}'));
+    h.session.audioDelta('item_bye', frame(160), 0);
+    await r.answer('call_1', { ok: true, output: { ending: true } });
+    const mark = h.toOpenAI.length;
+    h.session.responseDone('completed');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(since(h, mark)).toEqual([]);
+    expect(h.ended).toEqual([]);
+    h.session.markEchoed('m1');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(h.ended).toEqual(['agent-hangup']);
+  });
+
+  it('end_call over SIP hangs up when the provider stopped playing, or at the latest after goodbyeMaxMs', async () => {
+    for (const stops of [true, false]) {
+      const r = manualRunner();
+      const ended: string[] = [];
+      let handlers: RealtimeHandlers | undefined;
+      const session = new CallSession({
+        callId: 'call-sip',
+        media: { kind: 'provider', hangUp: () => undefined },
+        openRealtime: (hs) => {
+          handlers = hs;
+          return {
+            sendAudio: () => false,
+            truncate: () => undefined,
+            createResponse: () => undefined,
+            sendToolOutput: () => undefined,
+            restore: () => undefined,
+            inject: () => undefined,
+            close: () => undefined,
+          };
+        },
+        emit: () => undefined,
+        runTool: r.runTool,
+        goodbyeMaxMs: 5_000,
+        onEnded: (reason) => ended.push(reason),
+      });
+      session.start();
+      session.opened();
+      session.responseCreated();
+      handlers!.functionCall(fnCall('call_1', 'end_call', '{}'));
+      session.audioDelta('item_bye', frame(160), 0);
+      await r.answer('call_1', { ok: true, output: {} });
+      session.responseDone('completed');
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(ended).toEqual([]);
+      if (stops) handlers!.playbackStopped();
+      else await vi.advanceTimersByTimeAsync(4_100);
+      expect(ended).toEqual(['agent-hangup']);
+    }
+  });
+
+  it('a failed end_call does not hang up', async () => {
+    const r = manualRunner();
+    const h = harness({ runTool: r.runTool });
+    h.provider().functionCall(fnCall('call_1', 'end_call', '{}'));
+    await r.answer('call_1', { ok: false, error: { code: 'X', message: 'no', retryable: false } });
+    h.session.responseCreated();
+    h.session.responseDone('completed');
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(h.ended).toEqual([]);
+  });
+
+  it('the conversation replayed after a reconnect carries the calls and their outputs', async () => {
+    const r = manualRunner();
+    const h = harness({ runTool: r.runTool });
+    h.session.callerCommitted('item_c');
+    h.session.callerTranscript('item_c', 'What time is it?');
+    h.provider().functionCall(fnCall('call_1', 'get_time', '{}'));
+    await r.answer('call_1', { ok: true, output: '10:00' });
+    h.provider().functionCall(fnCall('call_2', 'get_time', '{}'));
+    h.provider().interrupted(1006);
+    h.provider().restored();
+    expect(h.toOpenAI.find((c) => c.op === 'restore')).toEqual({
+      op: 'restore',
+      history: [
+        { role: 'caller', text: 'What time is it?' },
+        { role: 'tool', callId: 'call_1', name: 'get_time', arguments: '{}', output: '"10:00"' },
+        { role: 'tool', callId: 'call_2', name: 'get_time', arguments: '{}' },
+      ],
+    });
+    // The output of the call still running goes to the new session, which then answers.
+    const mark = h.toOpenAI.length;
+    await r.answer('call_2', { ok: true, output: '10:01' });
+    expect(since(h, mark)).toEqual([
+      { op: 'tool-output', callId: 'call_2', output: '"10:01"' },
+      { op: 'respond' },
+    ]);
+  });
+});
+
+describe('CallSession - key presses', () => {
+  it('0 asks for a human (dtmf); the model is told a person takes over', async () => {
+    const asks: HandoffAsk[] = [];
+    const h = harness({
+      handOff: (ask) => {
+        asks.push(ask);
+        return Promise.resolve({ status: 'accepted', handoffId: 'h1' });
+      },
+    });
+    h.session.dtmf('5');
+    h.session.dtmf('0');
+    h.session.dtmf('0');
+    expect(asks).toEqual([{ trigger: 'dtmf', reason: 'caller pressed 0' }]);
+    await Promise.resolve();
+    await Promise.resolve();
+    const note = h.toOpenAI.find((c) => c.op === 'inject') as { text: string } | undefined;
+    expect(note?.text).toContain('transferring them');
+  });
+
+  it('a note for the model waits for the active response; a rejected ask may be repeated', async () => {
+    let outcome: HandoffOutcome = { status: 'unavailable', message: 'no responders' };
+    const asks: HandoffAsk[] = [];
+    const h = harness({
+      handOff: (ask) => {
+        asks.push(ask);
+        return Promise.resolve(outcome);
+      },
+    });
+    h.session.responseCreated();
+    h.session.dtmf('0');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(h.toOpenAI.filter((c) => c.op === 'inject')).toEqual([]);
+    expect(h.events.at(-1)).toMatchObject({
+      event: 'error',
+      data: { code: 'HANDOFF_UNAVAILABLE', source: 'handoff' },
+    });
+    h.session.responseDone('completed');
+    expect(h.toOpenAI.filter((c) => c.op === 'inject')).toHaveLength(1);
+    outcome = { status: 'accepted', handoffId: 'h2' };
+    h.session.dtmf('0');
+    expect(asks).toHaveLength(2);
+  });
+
+  it('after an accepted handoff, the stream stopping (Twilio moved the call) ends it transferred', async () => {
+    const h = harness({
+      handOff: () => Promise.resolve({ status: 'accepted', handoffId: 'h1' }),
+    });
+    h.session.dtmf('0');
+    await Promise.resolve();
+    await Promise.resolve();
+    h.session.end('caller-hangup');
+    expect(h.ended).toEqual(['transferred']);
+  });
+
+  it('transfer_to_human accepted: transferred, unless the transfer failed (a note from outside)', async () => {
+    vi.useFakeTimers();
+    try {
+      for (const failedAfter of [false, true]) {
+        const runTool: RunTool = () =>
+          Promise.resolve({ ok: true, output: { status: 'transferring', handoffId: 'h1' } });
+        const h = harness({ runTool });
+        h.provider().functionCall({
+          itemId: 'i1',
+          callId: 'call_t',
+          name: 'transfer_to_human',
+          arguments: '{"reason":"r","summary":"s"}',
+        });
+        await vi.advanceTimersByTimeAsync(0);
+        if (failedAfter) h.session.inject('The transfer to a person failed.', 'system');
+        h.session.end('caller-hangup');
+        expect(h.ended).toEqual([failedAfter ? 'caller-hangup' : 'transferred']);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('no handoff key configured: key presses do nothing', () => {
+    const asks: HandoffAsk[] = [];
+    const h = harness({
+      handoffDigit: null,
+      handOff: (ask) => {
+        asks.push(ask);
+        return Promise.resolve({ status: 'accepted', handoffId: 'h1' });
+      },
+    });
+    h.session.dtmf('0');
+    expect(asks).toEqual([]);
   });
 });

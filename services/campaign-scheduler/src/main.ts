@@ -54,6 +54,7 @@ await runService({
       },
       pod: c.POD_NAME,
       log: ctx.log,
+      registry: ctx.registry,
     });
     // Stop claiming and give back what waits while NATS and the database are still up.
     ctx.onDrain('dialer', () => scheduler.stop());

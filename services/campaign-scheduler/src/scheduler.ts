@@ -5,6 +5,7 @@
  */
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { Registry } from 'prom-client';
 
 import type { Names, RunningConsumer } from '@app/contracts';
 import type { PrismaClient } from '@app/db';
@@ -25,6 +26,7 @@ import { startCallRequestIntake } from './handlers/call-request-intake.js';
 import { startCampaignRunner, type CampaignRunner } from './handlers/campaign-runner.js';
 import { startDialLoop, type DialLoop } from './handlers/dial-loop.js';
 import { startReconciler, type Reconciler } from './handlers/reconciler.js';
+import { createDialerMetrics } from './metrics.js';
 
 /** The dialer's settings (from config.ts; see its comments and the README for each). */
 export interface DialerSettings {
@@ -76,6 +78,8 @@ export interface SchedulerDeps {
   slotStore?: SlotStore;
   /** @defaultValue `PrismaDialingDirectory` */
   directory?: DialingDirectory;
+  /** Where the dialer's metrics go (the service's `/metrics`). @defaultValue a registry of its own */
+  registry?: Registry;
 }
 
 export interface RunningScheduler {
@@ -86,6 +90,7 @@ export interface RunningScheduler {
 export async function startScheduler(deps: SchedulerDeps): Promise<RunningScheduler> {
   const { settings: s, log } = deps;
   const store = new CallRequestStore(deps.prisma);
+  const metrics = createDialerMetrics(deps.registry ?? new Registry(), () => store.liveCount());
   const policy: RetryPolicy = {
     maxAttempts: s.maxAttempts,
     backoffMs: s.retryBackoffMs,
@@ -108,6 +113,10 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
         store: deps.slotStore ?? (await KvSlotStore.open(deps.nc, deps.names)),
         globalCps: s.maxCps,
         perNumberCps: s.maxCpsPerNumber,
+        onWait: (limit, waitMs) => {
+          metrics.rateLimitWaits.inc({ limit });
+          metrics.rateLimitWaitSeconds.observe({ limit }, waitMs / 1_000);
+        },
       }),
       events: dialerEvents(jetstream(deps.nc), deps.names),
       directory: new PrismaDialDirectory(deps.prisma),
@@ -117,6 +126,7 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
         ringTimeoutSec: s.ringTimeoutSec,
       },
       transient: { backoffMs: s.transientBackoffMs, maxFailures: s.maxTransientFailures },
+      metrics,
     };
     loop = startDialLoop({
       ...attemptDeps,
@@ -155,6 +165,7 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
         names: deps.names,
         store,
         policy,
+        metrics,
         log: log.child({ component: 'call-ended' }),
         onApplied: () => {
           loop?.wake();
@@ -169,6 +180,7 @@ export async function startScheduler(deps: SchedulerDeps): Promise<RunningSchedu
         names: deps.names,
         store,
         directory: deps.directory ?? new PrismaDialingDirectory(deps.prisma),
+        metrics,
         log: log.child({ component: 'intake' }),
         onAccepted: () => loop?.wake(),
       }),

@@ -5,7 +5,9 @@ import {
   attemptEventId,
   decideAfterEnd,
   DEFAULT_RETRY_ON,
+  MAX_RETRY_DELAY_MS,
   MAX_TRANSIENT_BACKOFF_MS,
+  policyFor,
   retryDelayMs,
   transientDelayMs,
   type RetryPolicy,
@@ -66,5 +68,43 @@ describe('campaign-scheduler - attempts', () => {
     expect(transientDelayMs(2_000, 1)).toBe(2_000);
     expect(transientDelayMs(2_000, 3)).toBe(8_000);
     expect(transientDelayMs(2_000, 30)).toBe(MAX_TRANSIENT_BACKOFF_MS);
+  });
+});
+
+describe('campaign-scheduler - a request’s own retry policy', () => {
+  const defaults: RetryPolicy = { maxAttempts: 3, backoffMs: 1_000, retryOn: DEFAULT_RETRY_ON };
+
+  it('takes each field the request’s policy sets, the defaults for the rest', () => {
+    expect(policyFor(defaults, null)).toBe(defaults);
+    expect(policyFor(defaults, {})).toEqual(defaults);
+    const own = policyFor(defaults, { maxAttempts: 5, backoffMultiplier: 3, retryOn: ['busy'] });
+    expect(own).toEqual({
+      maxAttempts: 5,
+      backoffMs: 1_000,
+      backoffMultiplier: 3,
+      retryOn: new Set(['busy']),
+    });
+  });
+
+  it('grows the backoff by the policy’s multiplier (1: constant), capped at a week', () => {
+    const tripling = { ...defaults, backoffMultiplier: 3 };
+    expect([1, 2, 3].map((n) => retryDelayMs(tripling, n))).toEqual([1_000, 3_000, 9_000]);
+    const constant = { ...defaults, backoffMultiplier: 1 };
+    expect([1, 2, 3].map((n) => retryDelayMs(constant, n))).toEqual([1_000, 1_000, 1_000]);
+    const huge = { ...defaults, backoffMs: 7 * 86_400_000, backoffMultiplier: 10 };
+    expect(retryDelayMs(huge, 5)).toBe(MAX_RETRY_DELAY_MS);
+  });
+
+  it('retries only the end reasons the policy names; fails an unreached callee it does not retry', () => {
+    const busyOnly = policyFor(defaults, { retryOn: ['busy'] });
+    expect(decideAfterEnd('busy', 1, busyOnly, now)).toMatchObject({ status: 'pending' });
+    expect(decideAfterEnd('no-answer', 1, busyOnly, now)).toEqual({
+      status: 'failed',
+      error: 'attempt 1 ended no-answer; the retry policy does not retry no-answer',
+    });
+    expect(decideAfterEnd('completed', 1, busyOnly, now)).toEqual({ status: 'completed' });
+    // A policy may opt in to retrying a call that broke on our side.
+    const lost = policyFor(defaults, { retryOn: ['bridge_lost'] });
+    expect(decideAfterEnd('bridge_lost', 1, lost, now)).toMatchObject({ status: 'pending' });
   });
 });

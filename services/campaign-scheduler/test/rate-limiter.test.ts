@@ -117,3 +117,64 @@ describe('campaign-scheduler - rate limiter', () => {
     expect(() => new CallRateLimiter({ store, globalCps: 0, perNumberCps: 1 })).toThrow(RangeError);
   });
 });
+
+describe('campaign-scheduler - rate limiter over a number pool', () => {
+  const C = '+15555550102';
+
+  it('picks the pool number whose own limit frees up first', async () => {
+    const store = new MemorySlotStore();
+    const clock = { now: 10_000 };
+    const l = limiter(store, clock);
+    store.put(numberKey(A), 10_900);
+    store.put(numberKey(B), 10_300);
+    store.put(numberKey(C), 10_600);
+    expect(await l.soonestFree([A, B, C])).toBe(B);
+  });
+
+  it('goes round the free numbers, so a slow pool still uses every number', async () => {
+    const l = limiter(new MemorySlotStore(), { now: 10_000 });
+    const picks = [];
+    for (let i = 0; i < 6; i++) picks.push(await l.soonestFree([A, B, C]));
+    expect(picks).toEqual([A, B, C, A, B, C]);
+  });
+
+  it('acquireAny takes the free numbers of a pool one after another at one CPS each', async () => {
+    const store = new MemorySlotStore();
+    const clock = { now: 10_000 };
+    const l = limiter(store, clock, 100, 1);
+    const got = [];
+    for (let i = 0; i < 3; i++) {
+      got.push(await l.acquireAny([A, B, C]));
+      clock.now += 10; // the global limit's interval
+    }
+    expect(new Set(got)).toEqual(new Set([A, B, C]));
+    // All three are now taken for a second: the next waits (an aborted wait rejects).
+    const abort = new AbortController();
+    const waiting = l.acquireAny([A, B, C], abort.signal);
+    abort.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    clock.now = 11_000; // A's second is over, not B's or C's
+    expect(await l.acquireAny([A, B, C])).toBe(got[0]);
+  });
+
+  it('tells onWait which limit made a call wait, and for how long', async () => {
+    const waits: Array<[string, number]> = [];
+    const clock = { now: 10_000 };
+    const l = new CallRateLimiter({
+      store: new MemorySlotStore(),
+      globalCps: 2,
+      perNumberCps: 1,
+      now: () => clock.now,
+      onWait: (limit, ms) => waits.push([limit, ms]),
+    });
+    await l.tryAcquire(A);
+    clock.now += 100;
+    await l.tryAcquire(B); // global: 500 ms apart
+    clock.now += 500;
+    await l.tryAcquire(A); // A's own: 1 s apart
+    expect(waits).toEqual([
+      ['global', 400],
+      ['number', 400],
+    ]);
+  });
+});

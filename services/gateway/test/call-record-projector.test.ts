@@ -146,6 +146,67 @@ describe('gateway - call-record projector', { timeout: 30_000 }, () => {
     expect(await prisma.callEvent.count({ where: { callId } })).toBe(9);
   });
 
+  it('writes a ToolInvocation row per tool-called event, once per invocation', async () => {
+    const store = new PrismaCallRecordStore(prisma);
+    const callId = randomUUID();
+    const [created, answered] = conversation(callId) as [CallEvent, CallEvent];
+    await store.apply(created);
+    await store.apply(answered);
+    const ts = '2026-11-25T12:00:04.000Z';
+    const ok = callEvent(
+      'tool-called',
+      callId,
+      {
+        invocationId: 'call_ok',
+        name: 'get_time',
+        args: { zone: 'Europe/Paris' },
+        result: { time: '13:00' },
+        latencyMs: 250,
+      },
+      { ts },
+    ) as CallEvent;
+    const failed = callEvent('tool-called', callId, {
+      invocationId: 'call_bad',
+      name: 'book',
+      args: null,
+      error: { code: 'INVALID_ARGUMENTS', message: 'day is required' },
+      latencyMs: 3,
+    }) as CallEvent;
+    expect(await store.apply(ok)).toBe('applied');
+    expect(await store.apply(failed)).toBe('applied');
+    // The same invocation published again under a new event id: still one row.
+    const again = callEvent('tool-called', callId, {
+      invocationId: 'call_ok',
+      name: 'get_time',
+      args: {},
+      result: 'other',
+      latencyMs: 1,
+    }) as CallEvent;
+    expect(await store.apply(again)).toBe('applied');
+    const rows = await prisma.toolInvocation.findMany({
+      where: { callId },
+      orderBy: { invocationId: 'asc' },
+    });
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({
+      invocationId: 'call_bad',
+      name: 'book',
+      args: null,
+      result: null,
+      error: 'INVALID_ARGUMENTS: day is required',
+      latencyMs: 3,
+    });
+    expect(rows[1]).toMatchObject({
+      invocationId: 'call_ok',
+      args: { zone: 'Europe/Paris' },
+      result: { time: '13:00' },
+      error: null,
+      latencyMs: 250,
+    });
+    expect(rows[1]?.finishedAt?.toISOString()).toBe(ts);
+    expect(rows[1]?.startedAt.toISOString()).toBe('2026-11-25T12:00:03.750Z');
+  });
+
   it('records a provider-error end as failed, with its duration rounded to whole ms', async () => {
     const store = new PrismaCallRecordStore(prisma);
     const callId = randomUUID();

@@ -270,10 +270,10 @@ describe('gateway - POST /v1/calls validation', { timeout: 15_000 }, () => {
     expect(issue?.message).toMatch(/differ/);
   });
 
-  it('refuses unknown fields, wrong types, a missing to and fromPool', async () => {
+  it('refuses unknown fields, wrong types, a missing to and an empty fromPool', async () => {
     await refused({ agentId, variables: { name: 7 }, colour: 'red', fromPool: 'east' }, [
       ['to', 'invalid_field'],
-      ['fromPool', 'invalid_field'],
+      ['fromPool', 'unknown_pool'],
       ['variables.name', 'invalid_field'],
       ['colour', 'invalid_field'],
     ]);
@@ -402,6 +402,8 @@ describe('gateway - POST /v1/calls accepted requests', { timeout: 15_000 }, () =
       ourNumber: down,
       onDoNotCallList: down,
       hasConsent: down,
+      poolNumbers: down,
+      campaignPolicy: down,
     };
     const broken = await buildApp({ directory });
     try {
@@ -421,5 +423,99 @@ describe('gateway - POST /v1/calls accepted requests', { timeout: 15_000 }, () =
     expect(text).not.toContain(CALLEE);
     expect(text).not.toContain(keys.operator);
     expect(lines.some((l) => l.msg === 'call request accepted')).toBe(true);
+  });
+});
+
+describe('gateway - POST /v1/calls pools and campaigns', { timeout: 15_000 }, () => {
+  const POOLED = ['+15555550131', '+15555550132'];
+
+  async function refused(body: unknown, expected: Array<[string, string]>) {
+    const before = await storedRequests();
+    const res = await post(body, { idempotencyKey: freshKey() });
+    expect(res.statusCode, res.body).toBe(400);
+    const json = res.json<{ issues: Array<Record<string, string>> }>();
+    expect(json.issues.map((i) => [i.field, i.code])).toEqual(expected);
+    expect(await storedRequests()).toBe(before);
+  }
+  let campaignId: string;
+  let plainCampaignId: string;
+
+  beforeAll(async () => {
+    for (const e164 of POOLED) {
+      await prisma.phoneNumber.create({ data: { e164, agentId, pool: 'east' } });
+    }
+    campaignId = (
+      await prisma.campaign.create({
+        data: { name: 'consent', agentId, consentPurpose: 'marketing_calls', fromPool: 'east' },
+      })
+    ).id;
+    plainCampaignId = (await prisma.campaign.create({ data: { name: 'plain', agentId } })).id;
+    await prisma.consentRecord.create({
+      data: { phone: CALLEE, purpose: 'marketing_calls', method: 'web_form' },
+    });
+    await prisma.consentRecord.create({
+      data: {
+        phone: '+14155550125',
+        purpose: 'marketing_calls',
+        method: 'web_form',
+        revokedAt: new Date(),
+      },
+    });
+  });
+
+  it('publishes a fromPool request with the pool and no from: the dialer picks the number', async () => {
+    const idempotencyKey = freshKey();
+    const res = await post({ to: CALLEE, agentId, fromPool: 'east' }, { idempotencyKey });
+    expect(res.statusCode, res.body).toBe(202);
+    const { request } = await lastStored();
+    expect(request.data).toMatchObject({ to: CALLEE, fromPool: 'east', idempotencyKey });
+    expect(request.data.from).toBeUndefined();
+  });
+
+  it('refuses an unknown pool, a bad pool name, and from with fromPool', async () => {
+    await refused({ to: CALLEE, agentId, fromPool: 'west' }, [['fromPool', 'unknown_pool']]);
+    await refused({ to: CALLEE, agentId, fromPool: 'west coast' }, [['fromPool', 'invalid_field']]);
+    await refused({ to: CALLEE, agentId, from: OURS, fromPool: 'east' }, [
+      ['fromPool', 'invalid_field'],
+    ]);
+  });
+
+  it('refuses consent_missing for a campaign’s purpose, revoked or never given', async () => {
+    for (const to of ['+14155550125', '+14155550126']) {
+      const res = await post({ to, agentId, campaignId }, { idempotencyKey: freshKey() });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({
+        error: 'invalid call request',
+        issues: [
+          {
+            field: 'to',
+            code: 'consent_missing',
+            message:
+              'to has no consent in force for purpose "marketing_calls" (none recorded, or' +
+              ' revoked), which the campaign requires',
+          },
+        ],
+      });
+    }
+  });
+
+  it('accepts a campaign call with consent in force, from the campaign’s pool', async () => {
+    const idempotencyKey = freshKey();
+    const res = await post({ to: CALLEE, agentId, campaignId }, { idempotencyKey });
+    expect(res.statusCode, res.body).toBe(202);
+    const { request } = await lastStored();
+    expect(request.data).toMatchObject({ campaignId, fromPool: 'east', idempotencyKey });
+    // A campaign that requires no consent takes any callee (not on the do-not-call list).
+    const plain = await post(
+      { to: '+14155550126', agentId, campaignId: plainCampaignId },
+      { idempotencyKey: freshKey() },
+    );
+    expect(plain.statusCode, plain.body).toBe(202);
+  });
+
+  it('refuses an unknown campaign', async () => {
+    await refused({ to: CALLEE, agentId, campaignId: '44444444-4444-4444-8444-444444444444' }, [
+      ['campaignId', 'unknown_campaign'],
+    ]);
   });
 });

@@ -82,7 +82,15 @@ describe('gateway - campaign contacts', () => {
     expect(batch.add(first.contact)).toBe(false);
     expect(batch.add(second.contact)).toBe(true);
     expect(batch.take()).toEqual([
-      { phone: '+14155550123', name: 'Ada', timezone: null, variables: { a: '1', b: '3' } },
+      {
+        phone: '+14155550123',
+        name: 'Ada',
+        timezone: null,
+        // +1 415 is San Francisco: one zone.
+        derivedTimezone: 'America/Los_Angeles',
+        maxAttempts: null,
+        variables: { a: '1', b: '3' },
+      },
     ]);
     expect(batch.size).toBe(0);
   });

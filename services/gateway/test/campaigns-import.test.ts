@@ -104,6 +104,8 @@ describe('gateway - POST /v1/campaigns/:id/contacts', { timeout: 30_000 }, () =>
       accepted: 4,
       created: 3,
       merged: 1,
+      // Ada and +14155550125 had no zone: +1 415 maps to one.
+      timezonesDerived: 2,
       rejectedCount: 3,
       rejected: [
         { row: 2, field: 'timezone', message: expect.stringMatching(/IANA/) },

@@ -10,8 +10,10 @@ import { parseArgs } from 'node:util';
 import { targetRows } from '../report/summary.js';
 import { writeResults } from '../report/write-results.js';
 import { runSuite } from '../suite.js';
+import { CAMPAIGN_HELP, campaignCli } from './campaign.js';
 
 const HELP = `pnpm bench [--quick] [--levels 10,50,100] [--out DIR] [--no-pin]
+pnpm bench campaign [options]   the campaign benchmark (below)
 
   --quick        two small runs and short webhook/event benches (under 2 minutes)
   --levels LIST  concurrent-call levels of the sweep, comma-separated
@@ -20,9 +22,17 @@ const HELP = `pnpm bench [--quick] [--levels 10,50,100] [--out DIR] [--no-pin]
   --profile DIR  write V8 CPU profiles into DIR: each call-bridge (node --cpu-prof, whole run)
                  and the load generator (steady-state window); summarise one with
                  pnpm --filter @app/bench profile-summary FILE
-`;
+
+${CAMPAIGN_HELP}`;
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
+
+if (process.argv[2] === 'campaign') {
+  // Its own command and flags; nothing below runs.
+  await campaignCli(process.argv.slice(3));
+  // Clients of the stopped services may hold timers a moment longer; the work is done.
+  process.exit(0);
+}
 
 const { values } = parseArgs({
   options: {

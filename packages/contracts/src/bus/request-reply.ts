@@ -7,7 +7,12 @@
  * with the endpoint's own failure reply (`INVALID_REQUEST`), so the requester learns why at
  * once instead of timing out. A handler that throws is logged and answered with `INTERNAL`.
  */
-import { type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import {
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
 import { context } from '@opentelemetry/api';
 
 import { buildEnvelope, parseOrThrow } from '../envelope.js';
@@ -112,43 +117,75 @@ export async function request<E extends EndpointName>(
   return decoded.message;
 }
 
-export type ServeOptions<E extends EndpointName> = {
-  readonly nc: NatsConnection;
+/** What one endpoint's request handling needs (see {@link endpointRequestHandler}). */
+export interface EndpointHandlerOptions<E extends EndpointName> {
   readonly names: Names;
   readonly endpoint: E;
-  /**
-   * Queue group. @defaultValue the endpoint's service name (see {@link endpointQueue}); `null`
-   * for none.
-   */
-  readonly queue?: string | null;
   readonly logger: BusLogger;
   /** Answers one valid request with the reply `data`; throwing answers `INTERNAL`. */
   readonly handler: (
     request: EndpointRequest<E>,
     meta: { readonly subject: string },
   ) => EndpointReplyData<E> | Promise<EndpointReplyData<E>>;
+}
+
+export type ServeOptions<E extends EndpointName> = EndpointHandlerOptions<E> & {
+  readonly nc: NatsConnection;
+  /**
+   * Queue group. @defaultValue the endpoint's service name (see {@link endpointQueue}); `null`
+   * for none.
+   */
+  readonly queue?: string | null;
 } & (E extends 'call-control' ? { readonly callId: string } : { readonly callId?: undefined });
 
-/** Serves endpoint `options.endpoint`; stop with `subscription.unsubscribe()` or `nc.drain()`. */
-export function serveEndpoint<E extends EndpointName>(options: ServeOptions<E>): Subscription {
-  const { nc, names, endpoint, logger } = options;
-  const subject = endpointSubject(names, endpoint, options.callId);
-  const queue = options.queue === undefined ? endpointQueue(names, endpoint) : options.queue;
+/**
+ * Sends an encoded reply; `failure` is set when the serving side failed the request itself
+ * (the `@nats-io/services` form also marks those replies as service errors, for its stats).
+ * Returns false when the request had no reply subject.
+ */
+export type ReplySender<M extends Msg = Msg> = (
+  msg: M,
+  payload: Uint8Array,
+  options: { readonly headers?: MsgHdrs; readonly failure?: ReplyFailureCode },
+) => boolean;
+
+const plainReply: ReplySender = (msg, payload, { headers }) =>
+  msg.respond(payload, headers ? { headers } : undefined);
+
+/**
+ * Handles one request message of `options.endpoint`: decodes and validates it (an invalid one is
+ * answered `INVALID_REQUEST`), runs the handler in the requester's trace context and answers with
+ * its validated reply (a throw or an invalid reply answers `INTERNAL`). Never rejects. Shared by
+ * {@link serveEndpoint} and the `@nats-io/services` form in `service.ts`.
+ */
+export function endpointRequestHandler<E extends EndpointName, M extends Msg = Msg>(
+  options: EndpointHandlerOptions<E>,
+  send: ReplySender<M> = plainReply,
+): (msg: M) => Promise<void> {
+  const { names, endpoint, logger } = options;
   const fail = failureReply[endpoint] as (c: ReplyFailureCode, m: string) => EndpointReplyData<E>;
 
-  const respond = (msg: Msg, data: EndpointReplyData<E>, callId: string | undefined) => {
+  const respond = (
+    msg: M,
+    data: EndpointReplyData<E>,
+    callId: string | undefined,
+    failure?: ReplyFailureCode,
+  ) => {
     const reply = buildEnvelope(ENDPOINTS[endpoint].reply, data as never, { callId });
     const headers = injectTraceContext();
-    if (!msg.respond(encodeMessage(reply), headers ? { headers } : undefined)) {
-      logger.warn({ subject: msg.subject, callId }, 'request without a reply subject');
-    }
+    const sent = send(msg, encodeMessage(reply), {
+      ...(headers ? { headers } : {}),
+      ...(failure ? { failure } : {}),
+    });
+    if (!sent) logger.warn({ subject: msg.subject, callId }, 'request without a reply subject');
   };
 
-  const handle = async (msg: Msg) => {
+  const handle = async (msg: M) => {
     const decoded = decodeMessage(names, msg.subject, msg.data, endpoint as SubjectKind);
     if (!decoded.ok) {
       logger.warn({ subject: msg.subject, reason: decoded.reason }, 'invalid request rejected');
-      respond(msg, fail(ReplyFailureCode.InvalidRequest, decoded.reason), undefined);
+      const code = ReplyFailureCode.InvalidRequest;
+      respond(msg, fail(code, decoded.reason), undefined, code);
       return;
     }
     const req = decoded.message as EndpointRequest<E>;
@@ -161,9 +198,23 @@ export function serveEndpoint<E extends EndpointName>(options: ServeOptions<E>):
       respond(msg, data, req.callId);
     } catch (err) {
       logger.error({ subject: msg.subject, callId: req.callId, err }, 'request handler failed');
-      respond(msg, fail(ReplyFailureCode.Internal, 'internal error'), req.callId);
+      const code = ReplyFailureCode.Internal;
+      respond(msg, fail(code, 'internal error'), req.callId, code);
     }
   };
+
+  return (msg) =>
+    handle(msg).catch((cause: unknown) =>
+      logger.error({ subject: msg.subject, err: cause }, 'request handling failed'),
+    );
+}
+
+/** Serves endpoint `options.endpoint`; stop with `subscription.unsubscribe()` or `nc.drain()`. */
+export function serveEndpoint<E extends EndpointName>(options: ServeOptions<E>): Subscription {
+  const { nc, names, endpoint, logger } = options;
+  const subject = endpointSubject(names, endpoint, options.callId);
+  const queue = options.queue === undefined ? endpointQueue(names, endpoint) : options.queue;
+  const handle = endpointRequestHandler(options);
 
   return nc.subscribe(subject, {
     ...(queue === null ? {} : { queue }),
@@ -172,9 +223,7 @@ export function serveEndpoint<E extends EndpointName>(options: ServeOptions<E>):
         logger.error({ subject, err }, 'subscription failed');
         return;
       }
-      handle(msg).catch((cause: unknown) =>
-        logger.error({ subject: msg.subject, err: cause }, 'request handling failed'),
-      );
+      void handle(msg);
     },
   });
 }

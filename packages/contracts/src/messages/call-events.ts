@@ -61,6 +61,18 @@ export type ErrorSource = (typeof ErrorSource)[keyof typeof ErrorSource];
 const values = <T extends Record<string, string>>(o: T) =>
   Object.values(o) as [T[keyof T], ...T[keyof T][]];
 
+/** A handoff's status as `handoff-updated` reports it (the Handoff row's `status`). */
+export const HandoffStepStatus = {
+  Queued: 'queued',
+  Ringing: 'ringing',
+  Connected: 'connected',
+  Completed: 'completed',
+  Abandoned: 'abandoned',
+  Failed: 'failed',
+  Canceled: 'canceled',
+} as const;
+export type HandoffStepStatus = (typeof HandoffStepStatus)[keyof typeof HandoffStepStatus];
+
 /** An error as carried inside a payload: a stable code and a human message. */
 export const errorInfo = z.object({ code: nonEmpty, message: z.string() });
 
@@ -126,6 +138,29 @@ export const callEventDataSchemas = {
     queue: nonEmpty.optional(),
     skill: nonEmpty.optional(),
     trigger: z.enum(['tool', 'dtmf', 'rule']),
+    /** The Handoff row; set by the handoff service, which emits this event for every trigger. */
+    handoffId: nonEmpty.optional(),
+    mode: z.enum(['cold', 'warm']).optional(),
+  }),
+  /** A step of a handoff (the handoff service): a human chosen, ringing, connected, failed, … */
+  'handoff-updated': z.object({
+    handoffId: nonEmpty,
+    status: z.enum(values(HandoffStepStatus)),
+    humanAgentId: nonEmpty.optional(),
+    /** Number, SIP URI or `client:` identity the call goes to. */
+    target: nonEmpty.optional(),
+    /** Why it failed or was canceled (`no-human-available`, `no-answer`, …). */
+    reason: z.string().optional(),
+  }),
+  /** The caller left a message (the tool-runner's `take_message` tool). */
+  'message-taken': z.object({
+    /** The tool invocation that took it (one event per invocation). */
+    invocationId: nonEmpty,
+    message: z.string().min(1),
+    callerName: z.string().optional(),
+    /** E.164 number to call back, when not the call's own. */
+    callbackNumber: nonEmpty.optional(),
+    urgent: z.boolean().optional(),
   }),
   error: z.object({
     code: nonEmpty,
@@ -159,6 +194,8 @@ export const callEventSchemas = {
     'call.handoff-requested',
     callEventDataSchemas['handoff-requested'],
   ),
+  'handoff-updated': callEnvelope('call.handoff-updated', callEventDataSchemas['handoff-updated']),
+  'message-taken': callEnvelope('call.message-taken', callEventDataSchemas['message-taken']),
   error: callEnvelope('call.error', callEventDataSchemas.error),
   ended: callEnvelope('call.ended', callEventDataSchemas.ended),
 } as const satisfies Record<CallEventType, z.ZodType>;
@@ -173,6 +210,8 @@ export const callEventSchema = z.discriminatedUnion('type', [
   callEventSchemas['barge-in'],
   callEventSchemas['tool-called'],
   callEventSchemas['handoff-requested'],
+  callEventSchemas['handoff-updated'],
+  callEventSchemas['message-taken'],
   callEventSchemas.error,
   callEventSchemas.ended,
 ]);

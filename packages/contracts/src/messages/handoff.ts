@@ -15,6 +15,8 @@ export const handoffTransferSchema = z.object({
   /** Queue skill to route on; absent means the default queue. */
   skill: nonEmpty.optional(),
   mode: z.enum(['cold', 'warm']),
+  /** What asked: the model's transfer_to_human tool, the caller's key press, or a rule. */
+  trigger: z.enum(['tool', 'dtmf', 'rule']).default('tool'),
 });
 
 /** `data` of the reply: the handoff was queued (and maybe already has a target), or refused. */

@@ -61,6 +61,21 @@ export const SAMPLES: Record<MessageType, () => AnyMessage> = {
       skill: 'disputes',
       trigger: 'tool',
     }),
+  'call.handoff-updated': () =>
+    callEvent('handoff-updated', CALL_ID, {
+      handoffId: 'hof-1',
+      status: 'ringing',
+      humanAgentId: 'hum-1',
+      target: '+15555550177',
+    }),
+  'call.message-taken': () =>
+    callEvent('message-taken', CALL_ID, {
+      invocationId: 'call_msg1',
+      message: 'Please call me back about my invoice.',
+      callerName: 'Ada',
+      callbackNumber: '+15555550123',
+      urgent: true,
+    }),
   'call.error': () =>
     callEvent('error', CALL_ID, {
       code: 'OPENAI_WS_CLOSED',

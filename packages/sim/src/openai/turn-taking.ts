@@ -270,7 +270,8 @@ export class TurnTaking {
     }
     let outputs =
       said !== undefined ? [{ kind: 'say' as const, text: said }] : planOutputs(s.scenario, cue);
-    const toolChoice = s.config.tool_choice;
+    // Per-response values override the session's for that response only (§3.1).
+    const toolChoice = params?.tool_choice ?? s.config.tool_choice;
     const declared = new Set(
       s.config.tools.flatMap((t) => (t.type === 'function' ? [t.name] : [])),
     );

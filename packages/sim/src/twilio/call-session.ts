@@ -11,6 +11,7 @@ import type { ScenarioBook } from '../scenario-book.js';
 import type { Scenario } from '../scenario.js';
 import type { SipTrunkTarget } from '../sip.js';
 import { durationSec, isTerminal, type CallRecord, type CallStatus } from './call-store.js';
+import type { ConferenceStore } from './conference.js';
 import { performDial } from './dial.js';
 import { MediaStreamClient } from './media-stream-client.js';
 import type { NumberRegistry } from './numbers.js';
@@ -40,6 +41,8 @@ export interface SessionDeps {
   timing: SimTiming;
   allowInsecureTls: boolean;
   log: Logger;
+  /** The account's conference rooms (`<Dial><Conference>`, the Participants API). */
+  conferences: ConferenceStore;
 }
 
 /** Where the next TwiML comes from. */
@@ -257,6 +260,15 @@ export class CallSession {
           sleep: (ms) => this.sleep(ms, signal),
           ringMs: timing.ringMs,
           bridgeMs: timing.bridgeMs,
+          joinConference: (name, opts) =>
+            this.#deps.conferences.join(
+              this.call.accountSid,
+              name,
+              this.call.sid,
+              opts,
+              this.recording,
+              signal,
+            ),
         }),
       resolveUrl: (url) => {
         if (/^https?:\/\//i.test(url)) return url;

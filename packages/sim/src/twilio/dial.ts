@@ -1,13 +1,20 @@
 /**
  * `<Dial>`: who the call reaches and how that leg ends (twilio.md §3.2, §3.3, §1.6). Numbers
  * follow the behaviour table; a `<Sip>` to OpenAI's SIP endpoint is handed to the SIP trunk
- * target (the OpenAI simulator); other targets (`<Client>`, `<Conference>`, `<Queue>`, other
- * SIP URIs) are recorded and "talk" for `bridgeMs`.
+ * target (the OpenAI simulator); a `<Conference>` puts the call in that room (conference.ts)
+ * until it leaves; other targets (`<Client>`, `<Queue>`, other SIP URIs) are recorded and
+ * "talk" for `bridgeMs`.
  */
 import type { CallRecording } from '../recording.js';
 import type { Scenario } from '../scenario.js';
 import type { SipTrunkTarget } from '../sip.js';
 import { newSid } from './call-store.js';
+import {
+  DEFAULT_PARTICIPANT,
+  flag,
+  type LeaveReason,
+  type ParticipantOptions,
+} from './conference.js';
 import { isE164, type NumberRegistry } from './numbers.js';
 import { settleSipOffer } from './sip-outcome.js';
 import type { TwimlNode } from './twiml-parse.js';
@@ -27,11 +34,15 @@ export interface DialDeps {
   sleep(ms: number): Promise<void>;
   ringMs: number;
   bridgeMs: number;
+  /** Puts this call in the named conference; resolves when it leaves (conference.ts). */
+  joinConference(name: string, opts: ParticipantOptions): Promise<LeaveReason>;
 }
 
 interface Target {
   type: 'number' | 'sip' | 'client' | 'conference' | 'queue';
   target: string;
+  /** The noun's attributes (`<Conference startConferenceOnEnter=…>`). */
+  attrs: Record<string, string>;
 }
 
 const NOUNS: Record<string, Target['type']> = {
@@ -46,9 +57,11 @@ function targetsOf(dial: TwimlNode): Target[] {
   const out: Target[] = [];
   for (const c of dial.children) {
     const type = NOUNS[c.name];
-    if (type !== undefined) out.push({ type, target: c.text });
+    if (type !== undefined) out.push({ type, target: c.text, attrs: c.attrs });
   }
-  if (out.length === 0 && dial.text !== '') out.push({ type: 'number', target: dial.text });
+  if (out.length === 0 && dial.text !== '') {
+    out.push({ type: 'number', target: dial.text, attrs: {} });
+  }
   return out;
 }
 
@@ -133,13 +146,37 @@ async function dialNumber(t: Target, timeoutMs: number, deps: DialDeps): Promise
   }
 }
 
+/** `<Dial><Conference>`: in the room until the conference ends, a kick, or the call leaves. */
+async function dialConference(t: Target, deps: DialDeps): Promise<DialOutcome> {
+  const startedAt = Date.now();
+  const a = t.attrs;
+  const reason = await deps.joinConference(t.target, {
+    ...DEFAULT_PARTICIPANT,
+    startConferenceOnEnter: flag(a.startConferenceOnEnter, true),
+    endConferenceOnExit: flag(a.endConferenceOnExit, false),
+    muted: flag(a.muted, false),
+    coaching: flag(a.coach !== undefined ? 'true' : undefined, false),
+    callSidToCoach: a.coach ?? null,
+    label: a.participantLabel ?? null,
+  });
+  // Moved to other TwiML or hung up: the interruption, not the dial's end, decides what follows.
+  deps.signal.throwIfAborted();
+  deps.recording.add('twiml.conference-left', { reason });
+  return {
+    status: 'completed',
+    dialCallSid: newSid('CA'),
+    durationSec: Math.round((Date.now() - startedAt) / 1000),
+    bridged: true,
+  };
+}
+
 /** Runs a `<Dial>`: the first target decides (simultaneous ringing is not simulated). */
 export async function performDial(dial: TwimlNode, deps: DialDeps): Promise<DialOutcome> {
   const targets = targetsOf(dial);
   const timeoutSec = Number.parseInt(dial.attrs.timeout ?? '30', 10);
   const timeoutMs = (Number.isFinite(timeoutSec) ? timeoutSec : 30) * 1000;
   deps.recording.add('twiml.dial', {
-    targets,
+    targets: targets.map(({ type, target }) => ({ type, target })),
     callerId: dial.attrs.callerId,
     timeoutSec: timeoutMs / 1000,
     action: dial.attrs.action,
@@ -152,6 +189,8 @@ export async function performDial(dial: TwimlNode, deps: DialDeps): Promise<Dial
     outcome = await dialNumber(first, timeoutMs, deps);
   } else if (first.type === 'sip') {
     outcome = await dialSip(first, dial, deps);
+  } else if (first.type === 'conference') {
+    outcome = await dialConference(first, deps);
   } else {
     await deps.sleep(deps.ringMs);
     await deps.sleep(deps.bridgeMs);
@@ -162,6 +201,9 @@ export async function performDial(dial: TwimlNode, deps: DialDeps): Promise<Dial
       bridged: true,
     };
   }
-  deps.recording.add('twiml.dial-result', { ...outcome, target: first });
+  deps.recording.add('twiml.dial-result', {
+    ...outcome,
+    target: first ? { type: first.type, target: first.target } : undefined,
+  });
   return outcome;
 }

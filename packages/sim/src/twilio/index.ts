@@ -12,6 +12,7 @@ import type { ScenarioBook } from '../scenario-book.js';
 import type { SipTrunkTarget } from '../sip.js';
 import type { SimTiming } from './call-session.js';
 import type { CallRecord } from './call-store.js';
+import { ConferenceStore } from './conference.js';
 import { TwilioFaults, type TwilioFaultSettings } from './faults.js';
 import { NumberRegistry, type Behaviour, type NumberConfig, type SimAccount } from './numbers.js';
 import { RequestRateLimiter, type CallLimits } from './rate-limit.js';
@@ -22,6 +23,7 @@ export { twilioSignature, isValidTwilioSignature, encodeForm } from './signature
 export type { WebhookParams } from './signature.js';
 export { TWILIO_ERRORS, TwilioApiError } from './errors.js';
 export type { CallRecord, CallStatus, AnsweredBy } from './call-store.js';
+export type { ConferenceStatus, ParticipantStatus, ConferenceEndReason } from './conference.js';
 export type { Behaviour, NumberConfig, SimAccount } from './numbers.js';
 export type { CallLimits } from './rate-limit.js';
 export { TwilioFaults, type TwilioFaultSettings } from './faults.js';
@@ -82,6 +84,8 @@ export interface TwilioSimHandle {
   /** A copy of the call's current state; undefined for unknown SIDs. */
   getCall(sid: string): CallRecord | undefined;
   recordingOf(callSid: string): CallRecording | undefined;
+  /** The conferences of an account as the REST API renders them, newest first. */
+  conferences(accountSid: string): Array<Record<string, unknown>>;
 }
 
 const DEFAULT_TIMING: SimTiming = {
@@ -115,6 +119,7 @@ export async function startTwilioSim(opts: TwilioSimOptions): Promise<TwilioSimH
       timing: { ...DEFAULT_TIMING, ...opts.timing },
       allowInsecureTls: opts.allowInsecureTls ?? false,
       log,
+      conferences: new ConferenceStore(),
     },
     limits,
   );
@@ -140,5 +145,6 @@ export async function startTwilioSim(opts: TwilioSimOptions): Promise<TwilioSimH
       return c === undefined ? undefined : { ...c };
     },
     recordingOf: (sid) => sim.store.recording(sid),
+    conferences: (accountSid) => sim.listConferences(accountSid),
   };
 }

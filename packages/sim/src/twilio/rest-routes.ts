@@ -1,5 +1,5 @@
 /**
- * Twilio's REST API for calls under `/2010-04-01/Accounts/{AccountSid}/` (twilio.md §5):
+ * Twilio's REST API for calls and conferences under `/2010-04-01/Accounts/{AccountSid}/` (twilio.md §5):
  * form-encoded requests, JSON responses, HTTP Basic auth with the account SID + auth token or
  * an API key SID + secret, errors in the classic `{code, message, more_info, status}` body.
  */
@@ -7,6 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { callResource } from './call-store.js';
+import { conferenceResource } from './conference.js';
 import { TwilioApiError } from './errors.js';
 import type { TwilioFaults } from './faults.js';
 import type { NumberRegistry } from './numbers.js';
@@ -164,5 +165,113 @@ export async function twilioRestRoutes(app: FastifyInstance, deps: RouteDeps): P
     const { accountSid, callFile } = req.params;
     admit(req, deps, accountSid);
     return sim.updateCall(accountSid, callSidOf(callFile, accountSid), req.body ?? {});
+  });
+
+  conferenceRoutes(app, deps);
+}
+
+interface ConferenceParams extends AccountParams {
+  confFile: string;
+}
+interface ConferenceChildParams extends AccountParams {
+  conferenceSid: string;
+}
+interface ParticipantParams extends ConferenceChildParams {
+  participantFile: string;
+}
+
+/** `X.json` → `X`, else 20404 naming the path. */
+function stripJson(file: string, req: FastifyRequest): string {
+  if (!file.endsWith('.json')) {
+    throw new TwilioApiError('NOT_FOUND', `The requested resource ${req.url} was not found`);
+  }
+  return file.slice(0, -'.json'.length);
+}
+
+/** A one-page list response in Twilio's paging shape. */
+function page(key: string, items: unknown[], uri: string): Record<string, unknown> {
+  return {
+    [key]: items,
+    end: items.length - 1,
+    first_page_uri: uri,
+    next_page_uri: null,
+    page: 0,
+    page_size: Math.max(50, items.length),
+    previous_page_uri: null,
+    start: 0,
+    uri,
+  };
+}
+
+/** Conferences and Participants (conference.ts). */
+function conferenceRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { sim } = deps;
+  app.get<{ Params: AccountParams; Querystring: Record<string, string | undefined> }>(
+    `${BASE}/Conferences.json`,
+    async (req) => {
+      const { accountSid } = req.params;
+      admit(req, deps, accountSid);
+      const list = sim.listConferences(accountSid, {
+        ...(req.query.FriendlyName !== undefined ? { friendlyName: req.query.FriendlyName } : {}),
+        ...(req.query.Status !== undefined ? { status: req.query.Status } : {}),
+      });
+      return page('conferences', list, `/2010-04-01/Accounts/${accountSid}/Conferences.json`);
+    },
+  );
+  app.get<{ Params: ConferenceParams }>(`${BASE}/Conferences/:confFile`, async (req) => {
+    const { accountSid } = req.params;
+    admit(req, deps, accountSid);
+    return conferenceResource(sim.getConference(accountSid, stripJson(req.params.confFile, req)));
+  });
+  app.post<{ Params: ConferenceParams; Body: FormParams }>(
+    `${BASE}/Conferences/:confFile`,
+    async (req) => {
+      const { accountSid } = req.params;
+      admit(req, deps, accountSid);
+      return sim.updateConference(accountSid, stripJson(req.params.confFile, req), req.body ?? {});
+    },
+  );
+  app.get<{ Params: ConferenceChildParams }>(
+    `${BASE}/Conferences/:conferenceSid/Participants.json`,
+    async (req) => {
+      const { accountSid, conferenceSid } = req.params;
+      admit(req, deps, accountSid);
+      return page(
+        'participants',
+        sim.listParticipants(accountSid, conferenceSid),
+        `/2010-04-01/Accounts/${accountSid}/Conferences/${conferenceSid}/Participants.json`,
+      );
+    },
+  );
+  app.post<{ Params: ConferenceChildParams; Body: FormParams }>(
+    `${BASE}/Conferences/:conferenceSid/Participants.json`,
+    async (req, reply) => {
+      const { accountSid, conferenceSid } = req.params;
+      const token = admit(req, deps, accountSid);
+      const resource = sim.createParticipant(accountSid, token, conferenceSid, req.body ?? {});
+      return reply.code(201).send(resource);
+    },
+  );
+  const participantPath = `${BASE}/Conferences/:conferenceSid/Participants/:participantFile`;
+  app.get<{ Params: ParticipantParams }>(participantPath, async (req) => {
+    const { accountSid, conferenceSid, participantFile } = req.params;
+    admit(req, deps, accountSid);
+    return sim.getParticipant(accountSid, conferenceSid, stripJson(participantFile, req));
+  });
+  app.post<{ Params: ParticipantParams; Body: FormParams }>(participantPath, async (req) => {
+    const { accountSid, conferenceSid, participantFile } = req.params;
+    admit(req, deps, accountSid);
+    return sim.updateParticipant(
+      accountSid,
+      conferenceSid,
+      stripJson(participantFile, req),
+      req.body ?? {},
+    );
+  });
+  app.delete<{ Params: ParticipantParams }>(participantPath, async (req, reply) => {
+    const { accountSid, conferenceSid, participantFile } = req.params;
+    admit(req, deps, accountSid);
+    sim.deleteParticipant(accountSid, conferenceSid, stripJson(participantFile, req));
+    return reply.code(204).send();
   });
 }

@@ -15,6 +15,15 @@ import {
   type CallDirection,
   type CallRecord,
 } from './call-store.js';
+import {
+  conferenceResource,
+  DEFAULT_PARTICIPANT,
+  flag,
+  participantKey,
+  participantResource,
+  updateParticipant,
+  type Conference,
+} from './conference.js';
 import { TwilioApiError } from './errors.js';
 import { runInbound, runOutbound, type MachineDetection } from './lifecycle.js';
 import { isCallAddress, isE164, type NumberRegistry } from './numbers.js';
@@ -246,6 +255,143 @@ export class TwilioSim {
       );
     }
     return call;
+  }
+
+  /** `GET Conferences.json`, newest first (filters: FriendlyName, Status). */
+  listConferences(
+    accountSid: string,
+    filter: { friendlyName?: string; status?: string } = {},
+  ): Array<Record<string, unknown>> {
+    return this.#deps.conferences
+      .list(accountSid)
+      .filter((c) => filter.friendlyName === undefined || c.friendlyName === filter.friendlyName)
+      .filter((c) => filter.status === undefined || c.status === filter.status)
+      .map(conferenceResource);
+  }
+
+  /** The conference by SID (any status) or live friendly name, else 20404. */
+  getConference(accountSid: string, sidOrName: string): Conference {
+    const conf = this.#deps.conferences.find(accountSid, sidOrName);
+    if (conf === undefined) {
+      throw new TwilioApiError(
+        'NOT_FOUND',
+        `The requested resource /2010-04-01/Accounts/${accountSid}/Conferences/${sidOrName}.json was not found`,
+      );
+    }
+    return conf;
+  }
+
+  /** `POST Conferences/{Sid}.json`: `Status=completed` ends it; announcements are recorded. */
+  updateConference(accountSid: string, sid: string, form: FormParams): Record<string, unknown> {
+    const conf = this.getConference(accountSid, sid);
+    const status = one(form, 'Status');
+    if (status !== undefined && status !== 'completed') {
+      throw new TwilioApiError('INVALID_PARAMETER', `Status must be completed, got ${status}`);
+    }
+    if (status === 'completed') this.#deps.conferences.endViaApi(conf);
+    return conferenceResource(conf);
+  }
+
+  /**
+   * `POST Conferences/{Sid}/Participants.json`: dials `To` from `From`; once answered the call
+   * joins the conference (created when `{Sid}` is a friendly name not yet in use, as Twilio
+   * does). Listed as `queued` until it joins; gone if it ends first.
+   */
+  createParticipant(
+    accountSid: string,
+    authToken: string,
+    sidOrName: string,
+    form: FormParams,
+  ): Record<string, unknown> {
+    const existing = this.#deps.conferences.find(accountSid, sidOrName);
+    if (existing === undefined && /^CF[0-9a-f]{32}$/.test(sidOrName)) {
+      throw new TwilioApiError(
+        'NOT_FOUND',
+        `The requested resource /2010-04-01/Accounts/${accountSid}/Conferences/${sidOrName}.json was not found`,
+      );
+    }
+    if (existing?.status === 'completed') {
+      throw new TwilioApiError('INVALID_PARAMETER', `Conference ${sidOrName} has ended`);
+    }
+    const name = existing?.friendlyName ?? sidOrName;
+    const opts = {
+      ...DEFAULT_PARTICIPANT,
+      startConferenceOnEnter: flag(one(form, 'StartConferenceOnEnter'), true),
+      endConferenceOnExit: flag(one(form, 'EndConferenceOnExit'), false),
+      muted: flag(one(form, 'Muted'), false),
+      coaching: flag(one(form, 'Coaching'), false),
+      callSidToCoach: one(form, 'CallSidToCoach') ?? null,
+      label: one(form, 'Label') ?? null,
+    };
+    const escape = (v: string) =>
+      v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+    // The dialled leg runs what `<Dial><Conference>` would: createCall validates To/From,
+    // account limits and CPS exactly as for any outbound call.
+    const twiml =
+      `<Response><Dial><Conference startConferenceOnEnter="${opts.startConferenceOnEnter}"` +
+      ` endConferenceOnExit="${opts.endConferenceOnExit}" muted="${opts.muted}">` +
+      `${escape(name)}</Conference></Dial></Response>`;
+    const call = this.createCall(accountSid, authToken, {
+      To: form.To,
+      From: form.From,
+      Twiml: twiml,
+      Timeout: form.Timeout,
+      StatusCallback: form.StatusCallback,
+      StatusCallbackMethod: form.StatusCallbackMethod,
+      StatusCallbackEvent: form.StatusCallbackEvent,
+    });
+    const callSid = String(call.sid);
+    const conf = this.#deps.conferences.open(accountSid, name);
+    this.#deps.conferences.expect(conf, callSid, opts);
+    const session = this.#sessions.get(callSid);
+    void session?.ended.then(() => this.#deps.conferences.forget(conf, callSid));
+    return participantResource(conf, callSid);
+  }
+
+  /** `GET Participants.json`: the current participants. */
+  listParticipants(accountSid: string, sid: string): Array<Record<string, unknown>> {
+    const conf = this.getConference(accountSid, sid);
+    return [...conf.participants.keys()].map((k) => participantResource(conf, k));
+  }
+
+  #participant(
+    accountSid: string,
+    sid: string,
+    key: string,
+  ): { conf: Conference; callSid: string } {
+    const conf = this.getConference(accountSid, sid);
+    const callSid = participantKey(conf, key);
+    if (callSid === undefined) {
+      throw new TwilioApiError(
+        'NOT_FOUND',
+        `The requested resource /2010-04-01/Accounts/${accountSid}/Conferences/${sid}/Participants/${key}.json was not found`,
+      );
+    }
+    return { conf, callSid };
+  }
+
+  getParticipant(accountSid: string, sid: string, key: string): Record<string, unknown> {
+    const { conf, callSid } = this.#participant(accountSid, sid, key);
+    return participantResource(conf, callSid);
+  }
+
+  updateParticipant(
+    accountSid: string,
+    sid: string,
+    key: string,
+    form: FormParams,
+  ): Record<string, unknown> {
+    const { conf, callSid } = this.#participant(accountSid, sid, key);
+    const fields: Record<string, string | undefined> = {};
+    for (const k of Object.keys(form)) fields[k] = one(form, k);
+    updateParticipant(conf, callSid, fields);
+    return participantResource(conf, callSid);
+  }
+
+  /** `DELETE Participants/{CallSid}`: kicks it; its call goes on with the TwiML after `<Dial>`. */
+  deleteParticipant(accountSid: string, sid: string, key: string): void {
+    const { conf, callSid } = this.#participant(accountSid, sid, key);
+    this.#deps.conferences.kick(conf, callSid);
   }
 
   /** Rings a configured number from outside (the CLI's "call in"). */

@@ -1,14 +1,17 @@
 /**
  * Loads an agent's Realtime session settings from PostgreSQL, for one call: the call's own
  * variables (from its `created` event, e.g. a call request's) fill the `{{name}}` placeholders of
- * the instructions and the greeting. Tools are the agent's named tools as the tool-runner
- * describes them; until the tool-runner serves definitions (issue 8) the agent is offered none,
- * so the model never calls a tool nobody can run.
+ * the instructions and the greeting. Tools are the agent's `toolNames` as the tool registry
+ * describes them (`@app/tools`: built-ins from code, HTTP tools from the database), so the model
+ * is offered exactly the tools the tool-runner will run for this agent.
  */
 import type { PrismaClient } from '@app/db';
 
 import { renderInstructions } from '../domain/instructions.js';
-import type { AgentSession } from './openai-realtime.js';
+import type { AgentSession, FunctionTool } from './openai-realtime.js';
+
+/** The function tools of an agent's tool names (`@app/tools` `toolSpecsForAgent`). */
+export type ToolSpecs = (toolNames: string[]) => Promise<FunctionTool[]>;
 
 /** The agent's settings for call `callId`; null when there is no such agent. */
 export type LoadAgent = (agentId: string, callId?: string) => Promise<AgentSession | null>;
@@ -19,24 +22,34 @@ const isStringRecord = (v: unknown): v is Record<string, string> =>
   !Array.isArray(v) &&
   Object.values(v).every((x) => typeof x === 'string');
 
-export function agentSessionLoader(prisma: PrismaClient): LoadAgent {
+/** @param toolSpecs - Absent: the agent is offered no tools, so it never calls one nobody runs. */
+export function agentSessionLoader(prisma: PrismaClient, toolSpecs?: ToolSpecs): LoadAgent {
   return async (agentId, callId) => {
-    const [agent, call] = await Promise.all([
+    const [row, call] = await Promise.all([
       prisma.agent.findUnique({
         where: { id: agentId },
-        select: { instructions: true, voice: true, model: true, greetFirst: true, greeting: true },
+        select: {
+          instructions: true,
+          voice: true,
+          model: true,
+          greetFirst: true,
+          greeting: true,
+          toolNames: true,
+        },
       }),
       callId
         ? prisma.call.findUnique({ where: { id: callId }, select: { variables: true } })
         : null,
     ]);
-    if (!agent) return null;
+    if (!row) return null;
+    const { toolNames, ...agent } = row;
     const variables = isStringRecord(call?.variables) ? call.variables : {};
+    const tools = toolSpecs && toolNames.length > 0 ? await toolSpecs(toolNames) : [];
     return {
       ...agent,
       instructions: renderInstructions(agent.instructions, variables),
       greeting: agent.greeting === null ? null : renderInstructions(agent.greeting, variables),
-      tools: [],
+      tools,
     };
   };
 }

@@ -13,7 +13,12 @@ import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import type { ClientOptions } from 'ws';
 
-import type { HistoryItem, RealtimeHandlers, RealtimeLeg } from '../domain/realtime-leg.js';
+import type {
+  HistoryItem,
+  RealtimeHandlers,
+  RealtimeLeg,
+  ResponseOptions,
+} from '../domain/realtime-leg.js';
 
 /** An OpenAI function tool as sent in the session config (openai-realtime.md 2). */
 export interface FunctionTool {
@@ -92,19 +97,44 @@ export function sessionConfig(agent: AgentSession) {
 
 /** Conversation items that rebuild the context in a new session (openai-realtime.md 3). */
 export function historyEvents(history: readonly HistoryItem[]): Array<Record<string, unknown>> {
-  return history.map((turn) => ({
+  return history.flatMap((turn): Array<Record<string, unknown>> => {
+    if (turn.role === 'tool') {
+      // The call as the model made it, so its output (now or still to come) has its call_id.
+      const call = {
+        type: 'conversation.item.create',
+        item: {
+          type: 'function_call',
+          call_id: turn.callId,
+          name: turn.name,
+          arguments: turn.arguments,
+        },
+      };
+      return turn.output === undefined ? [call] : [call, toolOutputEvent(turn.callId, turn.output)];
+    }
+    return [
+      {
+        type: 'conversation.item.create',
+        item: {
+          type: 'message',
+          role: turn.role === 'caller' ? 'user' : 'assistant',
+          content: [
+            // GA content types: the caller's words as input text, the agent's as output text.
+            turn.role === 'caller'
+              ? { type: 'input_text', text: turn.text }
+              : { type: 'output_text', text: turn.text },
+          ],
+        },
+      },
+    ];
+  });
+}
+
+/** `conversation.item.create` of a tool's output for call `callId` (openai-realtime.md 3). */
+export function toolOutputEvent(callId: string, output: string): Record<string, unknown> {
+  return {
     type: 'conversation.item.create',
-    item: {
-      type: 'message',
-      role: turn.role === 'caller' ? 'user' : 'assistant',
-      content: [
-        // GA content types: the caller's words as input text, the agent's as output text.
-        turn.role === 'caller'
-          ? { type: 'input_text', text: turn.text }
-          : { type: 'output_text', text: turn.text },
-      ],
-    },
-  }));
+    item: { type: 'function_call_output', call_id: callId, output },
+  };
 }
 
 /** What every OpenAI socket of a deployment shares: one client, one TLS context, one URL. */
@@ -180,11 +210,26 @@ export function routeServerEvents(
   rt.on('response.output_audio_transcript.done', (e) =>
     handlers.agentTranscript(e.item_id, e.transcript),
   );
+  rt.on('response.function_call_arguments.done', (e) =>
+    handlers.functionCall({
+      itemId: e.item_id,
+      callId: e.call_id,
+      name: e.name,
+      arguments: e.arguments,
+    }),
+  );
+  // SIP only: Media Streams key presses come from Twilio (routes/media-stream.ts).
+  rt.on('input_audio_buffer.dtmf_event_received', (e) => handlers.dtmf(e.event));
+  rt.on('output_audio_buffer.stopped', () => handlers.playbackStopped());
 }
 
-/** `response.create`, with instructions for this response only when given. */
-export function responseCreateEvent(instructions?: string): Record<string, unknown> {
-  return { type: 'response.create', ...(instructions ? { response: { instructions } } : {}) };
+/** `response.create`, with instructions and tool choice for this response only when given. */
+export function responseCreateEvent(options: ResponseOptions = {}): Record<string, unknown> {
+  const response = {
+    ...(options.instructions ? { instructions: options.instructions } : {}),
+    ...(options.noTools ? { tool_choice: 'none' } : {}),
+  };
+  return { type: 'response.create', ...(Object.keys(response).length ? { response } : {}) };
 }
 
 /** `conversation.item.create` of a message, then `response.create`: call-control `inject`. */
@@ -290,7 +335,9 @@ export function openAIRealtime(
           content_index: 0,
           audio_end_ms: audioEndMs,
         }),
-      createResponse: (instructions) => send(responseCreateEvent(instructions)),
+      createResponse: (instructions, options) =>
+        send(responseCreateEvent({ ...options, ...(instructions ? { instructions } : {}) })),
+      sendToolOutput: (callId, output) => send(toolOutputEvent(callId, output)),
       restore: (history) => {
         configure();
         for (const event of historyEvents(history)) send(event);

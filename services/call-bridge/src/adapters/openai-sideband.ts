@@ -17,6 +17,7 @@ import {
   injectEvents,
   responseCreateEvent,
   routeServerEvents,
+  toolOutputEvent,
   type RealtimeEndpoint,
 } from './openai-realtime.js';
 
@@ -113,7 +114,9 @@ export function openAISideband(endpoint: RealtimeEndpoint, opts: SidebandOptions
       sendAudio: () => false,
       // The provider truncates a SIP call's audio itself; the session never asks.
       truncate: () => undefined,
-      createResponse: (instructions) => send(responseCreateEvent(instructions)),
+      createResponse: (instructions, options) =>
+        send(responseCreateEvent({ ...options, ...(instructions ? { instructions } : {}) })),
+      sendToolOutput: (callId, output) => send(toolOutputEvent(callId, output)),
       // The provider's session outlived the socket: nothing to restore.
       restore: () => undefined,
       inject: (text, role) => {

@@ -20,11 +20,18 @@
  * No network imports: both legs, the apology and the event sink are injected, so it is tested
  * with fakes; timers are plain `setTimeout`s that every path clears.
  */
-import type { CallEndReason } from '@app/contracts';
+import type { CallEndReason, HandoffTransferResult } from '@app/contracts';
 
 import { AgentAudioOut, type TwilioLeg, type TwilioOutbound } from './agent-audio-out.js';
 import { ConversationLog } from './conversation-log.js';
-import type { ProviderError, RealtimeHandlers, RealtimeLeg } from './realtime-leg.js';
+import type {
+  FunctionCall,
+  ProviderError,
+  RealtimeHandlers,
+  RealtimeLeg,
+  ResponseOptions,
+} from './realtime-leg.js';
+import { ToolCalls, type RunTool, type ToolCalledEvent, type ToolPolicy } from './tool-calls.js';
 
 export type { TwilioLeg, TwilioOutbound };
 
@@ -38,9 +45,15 @@ export type SessionEvent =
       data: { role: 'caller' | 'agent'; text: string; itemId?: string; final: boolean };
     }
   | { event: 'barge-in'; data: { itemId: string; audioEndMs: number; reactionMs: number } }
+  | { event: 'tool-called'; data: ToolCalledEvent }
   | {
       event: 'error';
-      data: { code: string; message: string; source: 'openai' | 'bridge'; retryable: boolean };
+      data: {
+        code: string;
+        message: string;
+        source: 'openai' | 'bridge' | 'tool-runner' | 'handoff';
+        retryable: boolean;
+      };
     }
   | {
       event: 'ended';
@@ -66,6 +79,12 @@ export interface SessionObserver {
   providerConnected?(ms: number): void;
   /** A dropped provider connection was restored. */
   recovered?(): void;
+  /** A function call answered: `ok` or the error code the model got. */
+  toolCalled?(outcome: string, latencyMs: number): void;
+  /** A filler line asked for while a tool was slow. */
+  toolFiller?(): void;
+  /** A human asked for by the bridge; `outcome`: accepted, rejected or unavailable. */
+  handoffAsked?(trigger: HandoffAsk['trigger'], outcome: HandoffOutcome['status']): void;
 }
 
 export interface RecoveryPolicy {
@@ -76,6 +95,15 @@ export interface RecoveryPolicy {
   /** First retry delay, doubling, in ms. @defaultValue 250 */
   retryDelayMs: number;
 }
+
+/** What asks for a human: a key press, or a rule (repeated tool failures). */
+export interface HandoffAsk {
+  trigger: 'dtmf' | 'rule';
+  reason: string;
+}
+
+/** The handoff service's answer, or `unavailable` when it could not be asked. */
+export type HandoffOutcome = HandoffTransferResult | { status: 'unavailable'; message: string };
 
 /** How the caller's audio reaches the model. */
 export type CallMedia =
@@ -113,7 +141,43 @@ export interface CallSessionDeps {
   epochNow?: () => number;
   /** Called once when the call ended (both legs closed, `ended` emitted). */
   onEnded?: (reason: CallEndReason) => void;
+  /** Runs the model's function calls (the tool-runner); null: each call fails as unavailable. */
+  runTool?: RunTool | null;
+  toolPolicy?: Partial<ToolPolicy>;
+  /** Asks the handoff service for a human; null: key presses and rules ask nobody. */
+  handOff?: ((ask: HandoffAsk) => Promise<HandoffOutcome>) | null;
+  /** The key that asks for a human. @defaultValue `'0'`; null: none */
+  handoffDigit?: string | null;
+  /**
+   * Longest wait for the goodbye's audio to play out after `end_call` before hanging up, in ms.
+   * @defaultValue 10 000
+   */
+  goodbyeMaxMs?: number;
 }
+
+/** Said to the model when a human was asked for on the caller's behalf (not by a tool). */
+export function handoffNote(ask: HandoffAsk, outcome: HandoffOutcome): string {
+  const why =
+    ask.trigger === 'dtmf'
+      ? `The caller pressed ${ask.reason.replace(/^caller pressed /, '')} to speak to a person.`
+      : `The call is being handed to a person (${ask.reason}).`;
+  if (outcome.status === 'accepted') {
+    return `${why} A person will take the call now: tell the caller in one short sentence that you are transferring them.`;
+  }
+  const reason =
+    outcome.status === 'rejected' ? outcome.reason : 'the transfer service is unavailable';
+  return `${why} No person is available (${reason}). Tell the caller, and offer to schedule a callback or to take a message.`;
+}
+
+const UNAVAILABLE_TOOLS: RunTool = () =>
+  Promise.resolve({
+    ok: false,
+    error: {
+      code: 'TOOLS_UNAVAILABLE',
+      message: 'tools are not available on this call',
+      retryable: false,
+    },
+  });
 
 /** Errors that mean nothing for the call (openai-realtime.md 9, "Handling"). */
 const HARMLESS = new Set([
@@ -167,6 +231,27 @@ export class CallSession implements RealtimeHandlers {
   /** When the provider leg was first asked for (ms, {@link CallSessionDeps.now}). */
   #connectingSince = 0;
   #firstAudioMs: number | undefined;
+  readonly #tools: ToolCalls;
+  /** A human was asked for and the answer is awaited (or was yes): no second ask. */
+  #handoffAsked = false;
+  /** System notes for the model waiting for the active response to finish. */
+  #notes: string[] = [];
+  /**
+   * `end_call`: `armed` once the tool answered; `goodbye` once a response was asked for to say
+   * goodbye (only when the calling response said nothing); `closing` once the goodbye is
+   * generated and its audio is playing out.
+   */
+  #hangup: 'none' | 'armed' | 'goodbye' | 'closing' = 'none';
+  /**
+   * A human accepted the call (key press, rule or `transfer_to_human`): the handoff service
+   * moves a Media Streams call by a Twilio call update, which stops the stream, so that stop is
+   * the transfer, not the caller hanging up. A system note from outside (call-control inject:
+   * the handoff service telling the model the transfer failed) means the caller stays with us.
+   */
+  #transferring = false;
+  /** Whether the current (or last) response produced audio: a goodbye said with `end_call`. */
+  #responseSpoke = false;
+  #hangupTimer: NodeJS.Timeout | null = null;
 
   constructor(deps: CallSessionDeps) {
     this.#deps = deps;
@@ -191,6 +276,34 @@ export class CallSession implements RealtimeHandlers {
             dropped: () => this.#dropped('openai-to-caller'),
           })
         : null;
+    this.#tools = new ToolCalls(
+      deps.runTool ?? UNAVAILABLE_TOOLS,
+      {
+        responseActive: () => this.#responseActive,
+        sendOutput: (callId, output) => {
+          this.#log.answered(callId, output);
+          if (this.#state === 'live') this.#realtime?.sendToolOutput(callId, output);
+        },
+        createResponse: (options) => {
+          if (options?.noTools && this.#state === 'live') this.#deps.observer?.toolFiller?.();
+          this.#respond(options);
+        },
+        emitCalled: (data) => {
+          this.#deps.observer?.toolCalled?.(data.error?.code ?? 'ok', data.latencyMs);
+          this.#deps.emit({ event: 'tool-called', data });
+        },
+        endCall: () => {
+          if (this.#hangup === 'none') this.#hangup = 'armed';
+        },
+        transferring: () => {
+          this.#transferring = true;
+        },
+        failedRepeatedly: (failures) =>
+          this.#askForHuman({ trigger: 'rule', reason: `${failures} tool calls failed` }),
+        now: this.#now,
+      },
+      deps.toolPolicy,
+    );
   }
 
   get ended(): boolean {
@@ -242,6 +355,7 @@ export class CallSession implements RealtimeHandlers {
 
   audioDelta(itemId: string, delta: string, receivedAt: number): void {
     if (this.#state !== 'live') return;
+    this.#responseSpoke = true;
     this.#log.opened(itemId, 'agent');
     if (this.#out) this.#out.delta(itemId, delta, receivedAt);
     // The provider plays it itself (SIP): its first delta is as near to first audio as we see.
@@ -254,11 +368,42 @@ export class CallSession implements RealtimeHandlers {
 
   responseCreated(): void {
     this.#responseActive = true;
+    this.#responseSpoke = false;
   }
 
   responseDone(status: string): void {
     this.#responseActive = false;
     if (status === 'completed') this.#retries = 0;
+    if (this.#state !== 'live') return;
+    if (this.#hangup === 'goodbye') {
+      this.#closeAfterPlayback();
+      return;
+    }
+    const note = this.#notes.shift();
+    if (note !== undefined) {
+      this.#realtime?.inject(note, 'system');
+      return;
+    }
+    this.#tools.responseDone();
+  }
+
+  functionCall(call: FunctionCall): void {
+    if (this.#state === 'ended' || this.#state === 'failing') return;
+    this.#log.called(call.itemId, call.callId, call.name, call.arguments);
+    this.#tools.called(call);
+  }
+
+  /** A key press: Media Streams `dtmf`, or the SIP sideband's `dtmf_event_received`. */
+  dtmf(digit: string): void {
+    if (this.#state !== 'live') return;
+    const key = this.#deps.handoffDigit === undefined ? '0' : this.#deps.handoffDigit;
+    if (key === null || digit !== key) return;
+    this.#askForHuman({ trigger: 'dtmf', reason: `caller pressed ${digit}` });
+  }
+
+  playbackStopped(): void {
+    // SIP: the provider played the goodbye out.
+    if (this.#hangup === 'closing') this.end('agent-hangup');
   }
 
   callerCommitted(itemId: string): void {
@@ -405,6 +550,7 @@ export class CallSession implements RealtimeHandlers {
   /** Adds an operator's or a system message to the live conversation; false once ended. */
   inject(text: string, role: 'system' | 'user'): boolean {
     if (this.#state !== 'live' || !this.#realtime) return false;
+    this.#transferring = false;
     this.#realtime.inject(text, role);
     return true;
   }
@@ -417,9 +563,17 @@ export class CallSession implements RealtimeHandlers {
    */
   end(reason: CallEndReason): void {
     if (this.#state === 'ended') return;
-    const final: CallEndReason = this.#state === 'failing' ? 'provider-error' : reason;
+    const final: CallEndReason =
+      this.#state === 'failing'
+        ? 'provider-error'
+        : reason === 'caller-hangup' && this.#transferring && this.#out !== null
+          ? 'transferred'
+          : reason;
     this.#state = 'ended';
     this.#clearTimer();
+    this.#tools.close();
+    if (this.#hangupTimer) clearTimeout(this.#hangupTimer);
+    this.#hangupTimer = null;
     this.#held = [];
     this.#realtime?.close();
     const abnormal = final === 'error' || final === 'provider-error';
@@ -451,6 +605,77 @@ export class CallSession implements RealtimeHandlers {
     }
     const greeting = this.#deps.greeting ?? { first: true };
     if (greeting.first) this.#realtime?.createResponse(greeting.instructions ?? undefined);
+  }
+
+  /**
+   * Asks the model for a response: now when live, after the restore when recovering (the new
+   * session owes it). A filler is only worth saying now.
+   */
+  #respond(options: ResponseOptions = {}): void {
+    if (this.#state === 'recovering' && !options.noTools) this.#owedAnswer = true;
+    if (this.#state !== 'live') return;
+    if (this.#hangup === 'armed' && !options.noTools) {
+      // end_call's own response said the goodbye (as the tool asks): nothing more to say.
+      if (this.#responseSpoke) {
+        this.#closeAfterPlayback();
+        return;
+      }
+      this.#hangup = 'goodbye';
+    }
+    this.#realtime?.createResponse(options.instructions, options.noTools ? { noTools: true } : {});
+  }
+
+  /** A system note for the model, spoken to at once or after the active response. */
+  #tell(note: string): void {
+    if (this.#state !== 'live') return;
+    if (this.#responseActive) this.#notes.push(note);
+    else this.#realtime?.inject(note, 'system');
+  }
+
+  #askForHuman(ask: HandoffAsk): void {
+    const handOff = this.#deps.handOff;
+    if (!handOff || this.#handoffAsked) return;
+    this.#handoffAsked = true;
+    void handOff(ask).then((outcome) => {
+      this.#deps.observer?.handoffAsked?.(ask.trigger, outcome.status);
+      if (this.#state === 'ended') return;
+      // A caller who heard "nobody is free" may press 0 again later.
+      if (outcome.status !== 'accepted') this.#handoffAsked = false;
+      else this.#transferring = true;
+      if (outcome.status === 'unavailable') {
+        this.#deps.emit({
+          event: 'error',
+          data: {
+            code: 'HANDOFF_UNAVAILABLE',
+            message: outcome.message,
+            source: 'handoff',
+            retryable: true,
+          },
+        });
+      }
+      this.#tell(handoffNote(ask, outcome));
+    });
+  }
+
+  /**
+   * After `end_call`'s goodbye was generated: hang up once the caller heard it (Twilio: every
+   * mark echoed; SIP: the provider's playback stopped), or after {@link CallSessionDeps.goodbyeMaxMs}.
+   */
+  #closeAfterPlayback(): void {
+    this.#hangup = 'closing';
+    const deadline = this.#now() + (this.#deps.goodbyeMaxMs ?? 10_000);
+    const check = () => {
+      this.#hangupTimer = null;
+      if (this.#state === 'ended') return;
+      const out = this.#out;
+      const played = out !== null && !out.clock.playing;
+      if (played || this.#now() >= deadline) {
+        this.end('agent-hangup');
+        return;
+      }
+      this.#hangupTimer = setTimeout(check, 50);
+    };
+    check();
   }
 
   #goLive(): void {

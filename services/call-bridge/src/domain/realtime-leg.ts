@@ -6,9 +6,31 @@
  */
 
 /** One finished turn of the conversation, replayed into a new provider session. */
-export interface HistoryItem {
-  role: 'caller' | 'agent';
-  text: string;
+export type HistoryItem =
+  | { role: 'caller' | 'agent'; text: string }
+  /**
+   * A function call of the model, with its output once the tool answered: replayed so that a
+   * new session knows what was looked up, and so that an output still to come has its call.
+   */
+  | { role: 'tool'; callId: string; name: string; arguments: string; output?: string };
+
+/** A function call the model made (`response.function_call_arguments.done`). */
+export interface FunctionCall {
+  /** The conversation item of the call. */
+  itemId: string;
+  /** The provider's call id (`call_…`): its output goes back under it. */
+  callId: string;
+  name: string;
+  /** The arguments as the model wrote them: a JSON string, not yet checked. */
+  arguments: string;
+}
+
+/** Options of one `response.create`. */
+export interface ResponseOptions {
+  /** Instructions for this response only. */
+  instructions?: string;
+  /** No function calls in this response (`tool_choice: "none"`): a filler line. */
+  noTools?: boolean;
 }
 
 /** Domain → provider. */
@@ -22,7 +44,9 @@ export interface RealtimeLeg {
   /** `conversation.item.truncate` at `audioEndMs` of content 0. */
   truncate(itemId: string, audioEndMs: number): void;
   /** `response.create`, optionally with instructions for this response only. */
-  createResponse(instructions?: string): void;
+  createResponse(instructions?: string, options?: Omit<ResponseOptions, 'instructions'>): void;
+  /** `conversation.item.create` of a `function_call_output` for call `callId`. */
+  sendToolOutput(callId: string, output: string): void;
   /** After a reconnect: configures the new session and replays the conversation so far. */
   restore(history: readonly HistoryItem[]): void;
   /** Adds a message to the conversation and asks for a response (call-control `inject`). */
@@ -48,6 +72,12 @@ export interface RealtimeHandlers {
   /** The caller's speech became conversation item `itemId` (orders the history). */
   callerCommitted(itemId: string): void;
   responseCreated(): void;
+  /** The model called a function; its arguments are complete. */
+  functionCall(call: FunctionCall): void;
+  /** The caller pressed a key (SIP: `input_audio_buffer.dtmf_event_received`). */
+  dtmf(digit: string): void;
+  /** The provider finished playing the agent's audio to the caller (SIP: `output_audio_buffer.stopped`). */
+  playbackStopped(): void;
   /** `status`: completed, cancelled, failed or incomplete. */
   responseDone(status: string): void;
   callerTranscript(itemId: string, text: string): void;

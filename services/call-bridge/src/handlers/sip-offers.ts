@@ -147,6 +147,7 @@ export function serveSipOffers(deps: SipOfferDeps): Subscription {
       session = launchCall(deps, {
         callId,
         transport: 'sip',
+        agentId: offer.agentId,
         agent,
         log,
         media: { kind: 'provider', hangUp: hangUpAtProvider },

@@ -159,8 +159,15 @@ export async function mediaStreamRoutes(
           session?.markEchoed(name);
           return;
         }
-        case 'dtmf':
+        case 'dtmf': {
+          // A key the caller pressed (twilio.md 4.2): one digit per event.
+          const digit = (msg as { dtmf?: { digit?: unknown } }).dtmf?.digit;
+          if (typeof digit !== 'string' || !/^[0-9*#A-D]$/.test(digit)) {
+            return bad('malformed-dtmf', 'malformed dtmf event ignored');
+          }
+          session?.dtmf(digit);
           return;
+        }
         case 'stop':
           return finish('caller-hangup');
         default:
@@ -269,6 +276,7 @@ export async function mediaStreamRoutes(
       const s = launchCall(opts, {
         callId: id,
         transport: 'media-streams',
+        agentId: call.agentId,
         agent,
         log: callLog,
         openRealtime: (handlers) => call.openRealtime(agent, handlers),

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
+import { toolSpecsForAgent } from '@app/tools';
 
 import { agentSessionLoader } from '../../src/adapters/agent-sessions.js';
 
@@ -51,5 +52,27 @@ describe('agentSessionLoader', () => {
       instructions: 'You call  about policy .',
     });
     expect(await load(randomUUID())).toBeNull();
+  });
+
+  it("offers the agent's tools as the tool registry describes them, and only those", async () => {
+    const agent = await prisma.agent.create({
+      data: {
+        name: 'with tools',
+        instructions: 'Help.',
+        toolNames: ['get_time', 'end_call', 'no_such_tool'],
+      },
+    });
+    const load = agentSessionLoader(prisma, (names) => toolSpecsForAgent(prisma, names));
+    const session = await load(agent.id);
+    expect(session?.tools?.map((t) => t.name)).toEqual(['get_time', 'end_call']);
+    for (const tool of session?.tools ?? []) {
+      expect(tool).toMatchObject({
+        type: 'function',
+        description: expect.any(String),
+        parameters: { type: 'object' },
+      });
+    }
+    // Without a registry the agent is offered nothing it could call.
+    expect((await agentSessionLoader(prisma)(agent.id))?.tools).toEqual([]);
   });
 });

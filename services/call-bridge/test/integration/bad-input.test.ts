@@ -109,6 +109,7 @@ describe('call-bridge - bad input from Twilio', { timeout: 60_000 }, () => {
       raw.media('A'.repeat(8_000)); // oversized for a 20 ms frame
       raw.ws.send(JSON.stringify({ event: 'mark' })); // mark without a name
       raw.ws.send(JSON.stringify({ event: 'gossip' })); // unknown event
+      raw.ws.send(JSON.stringify({ event: 'dtmf', dtmf: { digit: '00' } })); // not one key
       for (let i = 0; i < 25; i++) raw.media();
       // The call is up and its 25 good frames (500 ms) reach the model, none of the bad ones.
       const session = await waitFor(() =>
@@ -138,6 +139,7 @@ describe('call-bridge - bad input from Twilio', { timeout: 60_000 }, () => {
       'oversized-media': 1,
       'malformed-mark': 1,
       'unknown-event': 1,
+      'malformed-dtmf': 1,
     });
     // Each kind is logged once per stream, not per frame.
     const warned = h.bridgeLogs().filter((l) => l.kind === 'oversized-media');

@@ -30,9 +30,10 @@ import {
 } from '@app/platform/testing';
 import { SIM_DEFAULTS, startSimulators, type Simulators } from '@app/sim';
 
-import { agentSessionLoader } from '../../src/adapters/agent-sessions.js';
+import { agentSessionLoader, type ToolSpecs } from '../../src/adapters/agent-sessions.js';
 import { callEventPublisher } from '../../src/adapters/call-events.js';
 import { callOwnership } from '../../src/adapters/call-ownership.js';
+import { handoffClient } from '../../src/adapters/handoff-client.js';
 import {
   openAIRealtime,
   realtimeEndpoint,
@@ -40,9 +41,11 @@ import {
 } from '../../src/adapters/openai-realtime.js';
 import { openAISideband } from '../../src/adapters/openai-sideband.js';
 import { openAISipCalls } from '../../src/adapters/openai-sip-calls.js';
+import { toolRunnerClient } from '../../src/adapters/tool-runner-client.js';
 import { twilioCalls } from '../../src/adapters/twilio-calls.js';
 import type { RecoveryPolicy } from '../../src/domain/call-session.js';
 import { LiveCalls } from '../../src/domain/live-calls.js';
+import type { ToolPolicy } from '../../src/domain/tool-calls.js';
 import { serveSipOffers } from '../../src/handlers/sip-offers.js';
 import { createBridgeMetrics, type BridgeMetrics } from '../../src/metrics.js';
 import { mediaStreamRoutes } from '../../src/routes/media-stream.js';
@@ -69,6 +72,13 @@ export interface HarnessOptions {
   maxCalls?: number;
   /** SIP_OFFER_DEADLINE_MS of the gateway. @defaultValue 2000 */
   offerDeadlineMs?: number;
+  /** The agent's `toolNames`. @defaultValue [] */
+  toolNames?: string[];
+  /** Describes the agent's tools to the model; absent: it is offered none. */
+  toolSpecs?: ToolSpecs;
+  /** TOOL_TIMEOUT_MS. @defaultValue 5000 */
+  toolTimeoutMs?: number;
+  toolPolicy?: Partial<ToolPolicy>;
 }
 
 export interface Harness {
@@ -119,7 +129,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const db = await createTestDatabase();
   const prisma = createPrismaClient({ databaseUrl: db.databaseUrl });
   const agent = await prisma.agent.create({
-    data: { name: 'front desk', instructions: 'Be brief.', voice: 'marin' },
+    data: {
+      name: 'front desk',
+      instructions: 'Be brief.',
+      voice: 'marin',
+      toolNames: opts.toolNames ?? [],
+    },
   });
   await prisma.phoneNumber.create({ data: { e164: OUR_NUMBER, agentId: agent.id } });
   await prisma.phoneNumber.create({
@@ -161,7 +176,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       heartbeatMs: 200,
       log: captureLogs().log,
     }),
+    runTool: toolRunnerClient({
+      nc,
+      names,
+      timeoutMs: opts.toolTimeoutMs ?? 5_000,
+      log: bridgeLog.log,
+    }),
+    ...(opts.toolPolicy ? { toolPolicy: opts.toolPolicy } : {}),
+    handOff: handoffClient({ nc, names, timeoutMs: 2_000, log: bridgeLog.log }),
   };
+  const loadAgent = agentSessionLoader(prisma, opts.toolSpecs);
   const offers = serveSipOffers({
     ...wiring,
     nc,
@@ -169,7 +193,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     pod: 'bridge-test-0',
     calls,
     owners,
-    loadAgent: agentSessionLoader(prisma),
+    loadAgent,
     sipCalls: openAISipCalls(endpoint.client),
     openSideband: openAISideband(endpoint, { maxReconnects: opts.maxReconnects ?? 3 }),
     log: bridgeLog.log,
@@ -179,7 +203,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     calls,
     streamTokenSecret: SECRET,
     openRealtime: openAIRealtime(connection, endpoint),
-    loadAgent: agentSessionLoader(prisma),
+    loadAgent,
     twilioCalls: twilioCalls({
       accountSid: sims.credentials.twilio.accountSid,
       authToken: sims.credentials.twilio.authToken,

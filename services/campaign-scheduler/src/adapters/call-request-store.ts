@@ -15,15 +15,21 @@
  *   reconciler takes it over with a new token (so the old holder can no longer dial) and asks
  *   Twilio whether the call exists.
  * - an attempt that never reached Twilio goes back to `pending` with `attempts - 1`.
+ * - a pool request (`from_pool`) has its caller id picked per attempt; the fence records it
+ *   (`from_number`, `transport`) before the call is created, so a takeover looks for the call
+ *   from the right number.
+ * - the end of a call is judged by the request's own retry policy (its campaign's, in
+ *   `retry_policy`) over the dialer's defaults.
  */
 import { randomUUID } from 'node:crypto';
 
 import { Prisma, type PrismaClient } from '@app/db';
-import type { ValidationIssue, ValidCallRequest } from '@app/dialing';
+import { readStoredRetryPolicy, type ValidationIssue, type ValidCallRequest } from '@app/dialing';
 
 import {
   attemptCallId,
   decideAfterEnd,
+  policyFor,
   type EndDecision,
   type RetryPolicy,
 } from '../domain/attempts.js';
@@ -37,7 +43,10 @@ export interface ClaimedRequest {
   readonly id: string;
   readonly idempotencyKey: string;
   readonly to: string;
+  /** The caller id; '' for a pool request whose attempt has not picked one yet. */
   readonly from: string;
+  /** The pool each attempt's caller id is picked from; null = `from`. */
+  readonly fromPool: string | null;
   /** null when the agent was deleted after the request was accepted. */
   readonly agentId: string | null;
   readonly transport: Transport;
@@ -74,6 +83,7 @@ interface ClaimRow {
   idempotency_key: string;
   to_number: string;
   from_number: string | null;
+  from_pool: string | null;
   agent_id: string | null;
   transport: 'media_streams' | 'sip';
   campaign_id: string | null;
@@ -87,7 +97,7 @@ interface ClaimRow {
 }
 
 const CLAIM_COLUMNS = Prisma.sql`t.id::text, t.idempotency_key, t.to_number, t.from_number,
-  t.agent_id::text, t.transport::text, t.campaign_id, t.contact_id, t.variables, t.attempts,
+  t.from_pool, t.agent_id::text, t.transport::text, t.campaign_id, t.contact_id, t.variables, t.attempts,
   t.call_id::text, t.claim_token::text, t.transient_failures`;
 
 /** `variables` as stored: an object of strings (anything else is dropped). */
@@ -104,6 +114,7 @@ function toClaim(row: ClaimRow): ClaimedRequest {
     idempotencyKey: row.idempotency_key,
     to: row.to_number,
     from: row.from_number ?? '',
+    fromPool: row.from_pool,
     agentId: row.agent_id,
     transport: row.transport === 'sip' ? 'sip' : 'media-streams',
     campaignId: row.campaign_id,
@@ -137,8 +148,12 @@ export class CallRequestStore {
           origin,
           toNumber: request.to,
           fromNumber: request.from,
+          fromPool: request.fromPool ?? null,
           agentId: request.agentId,
           transport: request.transport === 'sip' ? 'sip' : 'media_streams',
+          ...(request.retryPolicy
+            ? { retryPolicy: request.retryPolicy as Prisma.InputJsonObject }
+            : {}),
           variables: request.variables,
           metadata: request.metadata as Prisma.InputJsonObject,
           campaignId: request.campaignId ?? null,
@@ -225,10 +240,25 @@ export class CallRequestStore {
     });
   }
 
-  /** Stamps the claim right before dialing; false when it was taken over (do not dial). */
-  async fence(claim: ClaimedRequest): Promise<boolean> {
+  /** Calls live now across every replica: requests `dialing` or `dialed` (the cap's count). */
+  async liveCount(): Promise<number> {
+    const [row] = await this.prisma.$queryRaw<Array<{ n: number }>>`
+      SELECT count(*)::int AS n FROM call_requests WHERE status IN ('dialing', 'dialed')`;
+    return row?.n ?? 0;
+  }
+
+  /**
+   * Stamps the claim right before dialing, with the caller id the attempt uses (a pool request's
+   * pick); false when it was taken over (do not dial).
+   */
+  async fence(
+    claim: ClaimedRequest,
+    caller: { from: string; transport: Transport } = claim,
+  ): Promise<boolean> {
+    const transport = caller.transport === 'sip' ? 'sip' : 'media_streams';
     const n = await this.prisma.$executeRaw`
-      UPDATE call_requests SET checked_at = now(), updated_at = now()
+      UPDATE call_requests SET checked_at = now(), updated_at = now(),
+        from_number = ${caller.from}, transport = ${transport}::phone_transport
       WHERE id = ${claim.id}::uuid AND status = 'dialing' AND claim_token = ${claim.token}::uuid`;
     return n === 1;
   }
@@ -292,16 +322,19 @@ export class CallRequestStore {
   async applyEnd(
     callId: string,
     reason: string,
-    policy: RetryPolicy,
+    defaults: RetryPolicy,
     now: Date = new Date(),
   ): Promise<{ requestId: string; attempt: number; decision: EndDecision } | null> {
     return this.prisma.$transaction(async (tx) => {
-      const [row] = await tx.$queryRaw<Array<{ id: string; attempts: number }>>`
-        SELECT id::text, attempts FROM call_requests
+      const [row] = await tx.$queryRaw<
+        Array<{ id: string; attempts: number; retry_policy: unknown }>
+      >`
+        SELECT id::text, attempts, retry_policy FROM call_requests
         WHERE call_id = ${callId}::uuid AND status IN ('dialing', 'dialed')
         FOR UPDATE`;
       if (!row) return null;
-      const decision = decideAfterEnd(reason, row.attempts, policy, now);
+      const own = row.retry_policy === null ? null : readStoredRetryPolicy(row.retry_policy);
+      const decision = decideAfterEnd(reason, row.attempts, policyFor(defaults, own), now);
       const nextAttemptAt = decision.status === 'pending' ? decision.nextAttemptAt : null;
       const error = decision.status === 'failed' ? decision.error : null;
       await tx.$executeRaw`

@@ -5,15 +5,16 @@
  *
  * - claim: the campaign row is locked `FOR UPDATE SKIP LOCKED` (one replica claims for a
  *   campaign at a time; the others skip it), so the pacing slot (`next_call_at`) and the
- *   live-call count hold across replicas; the chosen contact becomes `dialing` with
- *   `attempts + 1` in the same transaction.
+ *   live-call count hold across replicas; the contacts due on the pacing grid up to now (no
+ *   more than the cap leaves room for) become `dialing` with `attempts + 1` in the same
+ *   transaction, in one batch.
  * - settle: a `dialing` contact whose call request (found by its idempotency key) reached a final
  *   status takes the matching outcome; the statement only touches `dialing` contacts.
  * - complete: `running → completed` only while no contact is `pending` or `dialing`.
  */
 import type { PrismaClient } from '@app/db';
 
-import { nextSlot } from '../domain/campaign-pacing.js';
+import { afterSlots, dueSlots } from '../domain/campaign-pacing.js';
 import {
   isInsideWindows,
   isValidTimeZone,
@@ -23,7 +24,7 @@ import {
 /** A contact outside its calling window is looked at again this much later (ms). */
 export const WINDOW_RECHECK_MS = 60_000;
 
-/** Contacts looked at per claim (the due head of the queue, in order). */
+/** Contacts looked at per claim at least, when windows apply (the due head of the queue). */
 const CANDIDATES = 100;
 
 /** The idempotency key of a contact's call request (one request per contact). */
@@ -44,7 +45,12 @@ export interface ClaimedContact {
 }
 
 export type CampaignClaim =
-  | { readonly kind: 'claimed'; readonly contact: ClaimedContact; readonly nextCallAt: Date }
+  /** Contacts now `dialing`, in slot order; `nextCallAt` may be past (slots left for room). */
+  | {
+      readonly kind: 'claimed';
+      readonly contacts: readonly ClaimedContact[];
+      readonly nextCallAt: Date;
+    }
   /** Another replica holds the campaign, or it is no longer running or not yet started. */
   | { readonly kind: 'skipped' }
   /** The pacing slot is in the future. */
@@ -124,7 +130,7 @@ export class CampaignStore {
   /**
    * Running campaigns past their `startAt` (whatever their `endAt`: see skipExpired), with
    * their pacing slot and whether their cap is full: a hint that spares the claim transaction
-   * (claimNext checks both again under the lock).
+   * (claimDue checks both again under the lock).
    */
   async runnable(): Promise<RunnableCampaign[]> {
     const rows = await this.prisma.$queryRaw<
@@ -140,49 +146,61 @@ export class CampaignStore {
   }
 
   /**
-   * Claims the next contact of a running campaign to call now, if its pace, its live-call cap
-   * and the contacts' calling windows allow. Due contacts outside their window are pushed back
-   * by {@link WINDOW_RECHECK_MS} so they do not hold up the queue.
+   * Claims the contacts of a running campaign to call now: one per pacing slot due up to `now`
+   * (campaign-pacing.ts), no more than its live-call cap leaves room for, inside the contacts'
+   * calling windows. One transaction, whatever their number, so the pace does not depend on a
+   * round trip per call. Due contacts outside their window are pushed back by
+   * {@link WINDOW_RECHECK_MS} so they do not hold up the queue. The slot moves on by the
+   * contacts claimed: slots left for want of room are taken when calls end (within the
+   * catch-up bound), none when no contact was due.
    */
-  async claimNext(campaignId: string, now: Date = new Date()): Promise<CampaignClaim> {
+  async claimDue(campaignId: string, now: Date = new Date()): Promise<CampaignClaim> {
     return this.prisma.$transaction(async (tx) => {
-      // One round trip: the lock and the live count (under the lock, so the cap holds).
-      const [campaign] = await tx.$queryRaw<Array<CampaignRow & { live: number }>>`
+      const [campaign] = await tx.$queryRaw<CampaignRow[]>`
         SELECT k.id::text, k.agent_id::text, k.from_numbers, k.start_at, k.end_at,
           k.calling_windows, k.timezone, k.max_concurrent_calls, k.calls_per_minute,
-          k.next_call_at, k.calls_started,
-          (SELECT count(*)::int FROM campaign_contacts c
-           WHERE c.campaign_id = k.id AND c.status = 'dialing') AS live
+          k.next_call_at, k.calls_started
         FROM campaigns k WHERE k.id = ${campaignId}::uuid AND k.status = 'running'
         FOR UPDATE OF k SKIP LOCKED`;
       if (!campaign) return { kind: 'skipped' } as const;
       if (campaign.start_at && campaign.start_at > now) return { kind: 'skipped' } as const;
       if (campaign.end_at && campaign.end_at <= now) return { kind: 'idle' } as const;
-      if (campaign.next_call_at && campaign.next_call_at > now) {
-        return { kind: 'paced', until: campaign.next_call_at } as const;
-      }
+      const slots = dueSlots(campaign.next_call_at, now, campaign.calls_per_minute);
+      if (!slots) return { kind: 'paced', until: campaign.next_call_at ?? now } as const;
       const windows = parseCallingWindows(campaign.calling_windows);
       if (!windows) return { kind: 'misconfigured', reason: 'calling_windows' } as const;
       if (!isValidTimeZone(campaign.timezone)) {
         return { kind: 'misconfigured', reason: 'timezone' } as const;
       }
-      if (campaign.live >= campaign.max_concurrent_calls) return { kind: 'at-capacity' } as const;
-      const candidates = await tx.$queryRaw<ContactRow[]>`
-        SELECT id::text, phone, name, variables, timezone FROM campaign_contacts
+      // The live count comes from a statement that starts after the lock is held: a snapshot
+      // taken with the lock statement could miss the claims of a replica that committed
+      // between that snapshot and the lock, and let both fill the same places. Without
+      // windows every due contact is callable, so no more are locked (a lock writes the row)
+      // than the slots or the cap allow; with windows, it looks further so that contacts
+      // waiting for theirs do not block the queue.
+      const most = Math.min(slots.due, campaign.max_concurrent_calls);
+      const candidates = await tx.$queryRaw<Array<ContactRow & { live: number }>>`
+        SELECT id::text, phone, name, variables, timezone,
+          (SELECT count(*)::int FROM campaign_contacts d
+           WHERE d.campaign_id = ${campaignId}::uuid AND d.status = 'dialing') AS live
+        FROM campaign_contacts
         WHERE campaign_id = ${campaignId}::uuid AND status = 'pending'
           AND (next_attempt_at IS NULL OR next_attempt_at <= ${now})
         ORDER BY next_attempt_at NULLS FIRST, created_at, id
-        LIMIT ${CANDIDATES} FOR UPDATE SKIP LOCKED`;
+        LIMIT ${windows.length === 0 ? most : Math.max(CANDIDATES, most)}
+        FOR UPDATE SKIP LOCKED`;
+      if (candidates.length === 0) return { kind: 'idle' } as const;
+      const room = campaign.max_concurrent_calls - candidates[0]!.live;
+      if (room <= 0) return { kind: 'at-capacity' } as const;
+      const wanted = Math.min(slots.due, room);
       const waiting: string[] = [];
-      let chosen: ContactRow | undefined;
+      const chosen: ContactRow[] = [];
       for (const c of candidates) {
+        if (chosen.length === wanted) break;
         // A contact zone this runtime does not know falls back to the campaign's.
         const zone = c.timezone && isValidTimeZone(c.timezone) ? c.timezone : campaign.timezone;
-        if (isInsideWindows(windows, zone, now)) {
-          chosen = c;
-          break;
-        }
-        waiting.push(c.id);
+        if (isInsideWindows(windows, zone, now)) chosen.push(c);
+        else waiting.push(c.id);
       }
       if (waiting.length > 0) {
         await tx.$executeRaw`
@@ -190,19 +208,22 @@ export class CampaignStore {
           SET next_attempt_at = ${new Date(now.getTime() + WINDOW_RECHECK_MS)}, updated_at = now()
           WHERE id = ANY(${waiting}::uuid[]) AND status = 'pending'`;
       }
-      if (!chosen) return { kind: 'idle' } as const;
-      const nextCallAt = nextSlot(campaign.next_call_at, now, campaign.calls_per_minute);
-      // The contact and the campaign's slot in one statement (one round trip).
+      if (chosen.length === 0) return { kind: 'idle' } as const;
+      const nextCallAt = afterSlots(slots, chosen.length);
+      // The contacts and the campaign's slot in one statement (one round trip). The contacts
+      // are locked by this transaction, so every one of them is claimed.
       await tx.$executeRaw`
         WITH claimed AS (
           UPDATE campaign_contacts SET status = 'dialing', attempts = attempts + 1,
             updated_at = now()
-          WHERE id = ${chosen.id}::uuid AND status = 'pending' RETURNING id)
-        UPDATE campaigns SET next_call_at = ${nextCallAt}, calls_started = calls_started + 1
-        WHERE id = ${campaignId}::uuid AND EXISTS (SELECT 1 FROM claimed)`;
+          WHERE id = ANY(${chosen.map((c) => c.id)}::uuid[]) AND status = 'pending'
+          RETURNING id)
+        UPDATE campaigns SET next_call_at = ${nextCallAt},
+          calls_started = calls_started + (SELECT count(*) FROM claimed)
+        WHERE id = ${campaignId}::uuid`;
       return {
         kind: 'claimed',
-        contact: toContact(campaign, chosen, campaign.calls_started),
+        contacts: chosen.map((c, i) => toContact(campaign, c, campaign.calls_started + i)),
         nextCallAt,
       } as const;
     });

@@ -1,11 +1,12 @@
 /**
  * What the dialer looks up right before an attempt: the agent's answering-machine setting, the
- * do-not-call list (a number may be added between the request and a retry hours later), and
- * whether a request's campaign and contact are recorded.
+ * do-not-call list (a number may be added between the request and a retry hours later), the
+ * numbers of a pool (they may change between attempts), and whether a request's campaign and
+ * contact are recorded.
  */
 import type { PrismaClient } from '@app/db';
 
-import type { AmdMode } from '../domain/call-placement.js';
+import type { AmdMode, Transport } from '../domain/call-placement.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -13,6 +14,8 @@ export interface DialDirectory {
   /** The agent's `amd_mode`; `off` when the agent is gone. */
   amdMode(agentId: string): Promise<AmdMode>;
   onDoNotCallList(e164: string): Promise<boolean>;
+  /** The pool's numbers, oldest first (the rotation order); empty when none is left. */
+  poolNumbers(pool: string): Promise<Array<{ e164: string; transport: Transport }>>;
   /**
    * The campaign and contact ids to put on the call's `created` event: only those that are
    * recorded, because the call record's columns reference them (an unknown id would stop the
@@ -41,6 +44,18 @@ export class PrismaDialDirectory implements DialDirectory {
       select: { id: true },
     });
     return entry !== null;
+  }
+
+  async poolNumbers(pool: string): Promise<Array<{ e164: string; transport: Transport }>> {
+    const rows = await this.prisma.phoneNumber.findMany({
+      where: { pool },
+      select: { e164: true, transport: true },
+      orderBy: [{ createdAt: 'asc' }, { e164: 'asc' }],
+    });
+    return rows.map((r) => ({
+      e164: r.e164,
+      transport: r.transport === 'sip' ? ('sip' as const) : ('media-streams' as const),
+    }));
   }
 
   async campaignRefs(

@@ -3,6 +3,7 @@
  * crash is recognisable), and what happens after one ends or is refused. Pure: no I/O.
  */
 import { uuidV5 } from '@app/contracts';
+import type { RetryPolicyInput } from '@app/dialing';
 
 /** UUID namespace of attempt call ids (random, fixed forever: changing it breaks dedupe). */
 const ATTEMPT_NAMESPACE = 'b72f7ee6-cd90-4609-b32e-038b69ec76d2';
@@ -28,8 +29,10 @@ export function attemptEventId(callId: string, event: 'created' | 'ended'): stri
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   readonly maxAttempts: number;
-  /** Wait before the second attempt, in ms; doubled for each later one. */
+  /** Wait before the second attempt, in ms. */
   readonly backoffMs: number;
+  /** Each later wait is the previous one times this. @defaultValue 2 */
+  readonly backoffMultiplier?: number;
   /** End reasons that earn another attempt. */
   readonly retryOn: ReadonlySet<string>;
 }
@@ -44,15 +47,41 @@ export type EndDecision =
   | { readonly status: 'completed' }
   | { readonly status: 'canceled' };
 
+/** Longest wait between two attempts, whatever the policy's growth: a week. */
+export const MAX_RETRY_DELAY_MS = 7 * 24 * 3_600_000;
+
 /** Wait before the attempt after attempt number `attempts` (1 = after the first), in ms. */
 export function retryDelayMs(policy: RetryPolicy, attempts: number): number {
-  return policy.backoffMs * 2 ** Math.max(0, attempts - 1);
+  const growth = (policy.backoffMultiplier ?? 2) ** Math.max(0, attempts - 1);
+  return Math.min(Math.round(policy.backoffMs * growth), MAX_RETRY_DELAY_MS);
 }
 
 /**
+ * A request's own policy (its campaign's, `call_requests.retry_policy`) over the dialer's
+ * defaults (DIAL_*): each field it sets wins, the rest are the defaults.
+ */
+export function policyFor(defaults: RetryPolicy, own: RetryPolicyInput | null): RetryPolicy {
+  if (own === null) return defaults;
+  const backoffMultiplier = own.backoffMultiplier ?? defaults.backoffMultiplier;
+  return {
+    maxAttempts: own.maxAttempts ?? defaults.maxAttempts,
+    backoffMs: own.backoffMs ?? defaults.backoffMs,
+    ...(backoffMultiplier === undefined ? {} : { backoffMultiplier }),
+    retryOn: own.retryOn ? new Set<string>(own.retryOn) : defaults.retryOn,
+  };
+}
+
+/**
+ * End reasons that never reached the callee: when the policy does not retry them (a campaign's
+ * `retryOn` may leave some out), the request fails rather than completes.
+ */
+const NOT_REACHED: ReadonlySet<string> = new Set(['busy', 'no-answer', 'failed', 'rejected']);
+
+/**
  * Decides after attempt number `attempts` ended with `reason`: another attempt after the backoff
- * while the policy allows it, `failed` once the attempts are used up, `canceled` when someone
- * canceled the call, `completed` for any other end (the callee was reached).
+ * while the policy allows it, `failed` once the attempts are used up or when the callee was not
+ * reached and the policy does not retry that, `canceled` when someone canceled the call,
+ * `completed` for any other end (the callee was reached).
  */
 export function decideAfterEnd(
   reason: string,
@@ -71,6 +100,12 @@ export function decideAfterEnd(
     };
   }
   if (reason === 'canceled') return { status: 'canceled' };
+  if (NOT_REACHED.has(reason)) {
+    return {
+      status: 'failed',
+      error: `attempt ${attempts} ended ${reason}; the retry policy does not retry ${reason}`,
+    };
+  }
   return { status: 'completed' };
 }
 

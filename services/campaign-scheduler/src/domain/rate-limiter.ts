@@ -57,7 +57,12 @@ export interface CallRateLimiterOptions {
   now?: () => number;
   /** Compare-and-set retries per key before giving up for now. @defaultValue 5 */
   maxConflicts?: number;
+  /** Told each time a call has to wait for a limit (metrics). */
+  onWait?: (limit: LimitKind, waitMs: number) => void;
 }
+
+/** Which limit made a call wait. */
+export type LimitKind = 'global' | 'number';
 
 export type AcquireResult = { ok: true } | { ok: false; waitMs: number };
 
@@ -81,6 +86,9 @@ export class CallRateLimiter {
   readonly #numberMs: number;
   readonly #now: () => number;
   readonly #maxConflicts: number;
+  readonly #onWait: ((limit: LimitKind, waitMs: number) => void) | undefined;
+  /** Turns of the pool rotation (ties between free numbers go round). */
+  #turn = 0;
 
   constructor(opts: CallRateLimiterOptions) {
     this.#store = opts.store;
@@ -88,6 +96,7 @@ export class CallRateLimiter {
     this.#numberMs = intervalOf(opts.perNumberCps, 'perNumberCps');
     this.#now = opts.now ?? Date.now;
     this.#maxConflicts = opts.maxConflicts ?? 5;
+    this.#onWait = opts.onWait;
   }
 
   /**
@@ -98,15 +107,16 @@ export class CallRateLimiter {
   async tryAcquire(from: string): Promise<AcquireResult> {
     // The caller id's limit last: its slot is then taken right before the call leaves, so
     // the spacing Twilio sees per number (the one carriers watch) is the closest to ours.
-    const limits: Array<[string, number]> = [
-      [GLOBAL_KEY, this.#globalMs],
-      [numberKey(from), this.#numberMs],
+    const limits: Array<[string, number, LimitKind]> = [
+      [GLOBAL_KEY, this.#globalMs, 'global'],
+      [numberKey(from), this.#numberMs, 'number'],
     ];
     const taken: Taken[] = [];
-    for (const [key, intervalMs] of limits) {
+    for (const [key, intervalMs, kind] of limits) {
       const result = await this.#take(key, intervalMs);
       if ('waitMs' in result) {
         await this.#giveBack(taken);
+        this.#onWait?.(kind, result.waitMs);
         return { ok: false, waitMs: result.waitMs };
       }
       taken.push(result);
@@ -120,6 +130,38 @@ export class CallRateLimiter {
       signal?.throwIfAborted();
       const result = await this.tryAcquire(from);
       if (result.ok) return;
+      await sleep(Math.max(1, result.waitMs), signal);
+    }
+  }
+
+  /**
+   * Of a pool's caller ids, the one whose own limit frees up first (one never used, or unused for
+   * a while, is free now). Ties go round: each call starts looking one number further on, so a
+   * pool at a low rate still spreads its calls over every number.
+   */
+  async soonestFree(numbers: readonly string[]): Promise<string> {
+    if (numbers.length === 0) throw new RangeError('soonestFree needs at least one number');
+    const start = this.#turn++ % numbers.length;
+    const turned = [...numbers.slice(start), ...numbers.slice(0, start)];
+    const entries = await Promise.all(turned.map((n) => this.#store.read(numberKey(n))));
+    let best = 0;
+    const now = this.#now();
+    const freeAt = (i: number) => Math.max(now, entries[i]?.nextFreeAt ?? 0);
+    for (let i = 1; i < turned.length; i++) if (freeAt(i) < freeAt(best)) best = i;
+    return turned[best] as string;
+  }
+
+  /**
+   * Waits until both slots of one of `numbers` are taken; returns that number. Each try takes
+   * the number that frees up first ({@link soonestFree}), so a pool is limited by all its
+   * numbers together, not by one. Rejects with the signal's reason when aborted.
+   */
+  async acquireAny(numbers: readonly string[], signal?: AbortSignal): Promise<string> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const from = await this.soonestFree(numbers);
+      const result = await this.tryAcquire(from);
+      if (result.ok) return from;
       await sleep(Math.max(1, result.waitMs), signal);
     }
   }

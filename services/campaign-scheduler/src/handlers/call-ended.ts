@@ -20,6 +20,7 @@ import type { Logger } from '@app/platform';
 
 import type { CallRequestStore } from '../adapters/call-request-store.js';
 import type { RetryPolicy } from '../domain/attempts.js';
+import type { DialerMetrics } from '../metrics.js';
 
 /** Creates the durable consumer if missing (idempotent; safe from several replicas). */
 export async function ensureCallEndedConsumer(nc: NatsConnection, names: Names): Promise<void> {
@@ -34,8 +35,10 @@ export interface CallEndedDeps {
   nc: NatsConnection;
   names: Names;
   store: CallRequestStore;
+  /** The DIAL_* defaults; a request's own policy (its campaign's) overrides them. */
   policy: RetryPolicy;
   log: Logger;
+  metrics?: DialerMetrics;
   /** Called after an end was applied to a request (capacity freed, maybe a retry due). */
   onApplied?: () => void;
   /** Redelivery delay after a database failure. @defaultValue 1 s doubling to 30 s */
@@ -57,6 +60,10 @@ export async function startCallEndedConsumer(deps: CallEndedDeps): Promise<Runni
       const applied = await deps.store.applyEnd(event.callId, event.data.reason, deps.policy);
       if (!applied) return;
       const { decision } = applied;
+      deps.metrics?.callEnds.inc({
+        reason: event.data.reason,
+        decision: decision.status === 'pending' ? 'retry' : decision.status,
+      });
       deps.log.info(
         {
           callId: event.callId,

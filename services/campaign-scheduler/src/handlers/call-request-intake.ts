@@ -4,10 +4,12 @@
  *
  * - a message that is not JSON or fails the `call-request` schema: logged with its subject and
  *   terminated (by `consumeMessages`); it would fail the same way on every redelivery;
- * - a request `validateCallRequest` refuses: recorded `rejected` with every issue, so the
- *   requester can see why, then acked;
- * - a valid request: recorded `pending` (at its schedule time) unless its idempotency key is
- *   known already, then acked. The dial loop takes it from there.
+ * - a request `validateCallRequest` refuses (bad number, unknown agent or campaign, do-not-call,
+ *   `consent_missing` for its campaign's purpose, an empty pool): recorded `rejected` with
+ *   every issue, so the requester can see why, then acked;
+ * - a valid request: recorded `pending` (at its schedule time), with its pool and its
+ *   campaign's retry policy, unless its idempotency key is known already, then acked. The dial
+ *   loop takes it from there.
  *
  * Only a failing database makes the handler throw: the message is NAKed and comes back later.
  */
@@ -26,6 +28,7 @@ import { validateCallRequest, type DialingDirectory } from '@app/dialing';
 import type { Logger } from '@app/platform';
 
 import type { CallRequestStore } from '../adapters/call-request-store.js';
+import type { DialerMetrics } from '../metrics.js';
 
 /** Creates the durable consumer if missing (idempotent; safe from several replicas). */
 export async function ensureCallRequestConsumer(nc: NatsConnection, names: Names): Promise<void> {
@@ -42,6 +45,7 @@ export interface IntakeDeps {
   store: CallRequestStore;
   directory: DialingDirectory;
   log: Logger;
+  metrics?: DialerMetrics;
   /** Called after a new pending request is recorded (wakes the dial loop). */
   onAccepted?: () => void;
   /** Redelivery delay after a database failure, by delivery count. @defaultValue 1 s doubling to 30 s */
@@ -50,7 +54,7 @@ export interface IntakeDeps {
 
 /** Validates and records one request. Exported for tests. */
 export async function takeCallRequest(
-  deps: Pick<IntakeDeps, 'store' | 'directory' | 'log' | 'onAccepted'>,
+  deps: Pick<IntakeDeps, 'store' | 'directory' | 'log' | 'onAccepted' | 'metrics'>,
   message: CallRequest,
   origin: string,
 ): Promise<'accepted' | 'rejected' | 'duplicate'> {
@@ -91,9 +95,17 @@ export async function takeCallRequest(
       { ...where, issues: result.issues.map((i) => `${i.field}:${i.code}`), stored },
       'call request rejected',
     );
-    return stored === 'inserted' ? 'rejected' : 'duplicate';
+    const outcome = stored === 'inserted' ? 'rejected' : 'duplicate';
+    deps.metrics?.requests.inc({ result: outcome });
+    if (outcome === 'rejected') {
+      for (const code of new Set(result.issues.map((i) => i.code))) {
+        deps.metrics?.rejections.inc({ code });
+      }
+    }
+    return outcome;
   }
   const stored = await deps.store.insertPending(result.request, origin);
+  deps.metrics?.requests.inc({ result: stored === 'duplicate' ? 'duplicate' : 'accepted' });
   if (stored === 'duplicate') {
     deps.log.info(where, 'call request with a known idempotency key ignored');
     return 'duplicate';

@@ -2,7 +2,10 @@
  * The campaign runner of one replica: turns the due contacts of running campaigns into call
  * requests on `call-requests.campaign-scheduler` (one per contact, idempotency key
  * `campaign:<campaignId>:contact:<contactId>`), at the campaign's pace and under its live-call
- * cap, inside the contacts' calling windows. Each pass it also:
+ * cap, inside the contacts' calling windows. A pass claims every contact whose pacing slot came
+ * up since the last (a batch when the pass was late), so a campaign keeps its pace at high
+ * rates (20 calls/s) however long a pass takes, up to CATCH_UP_MS late (campaign-pacing.ts).
+ * Each pass it also:
  *
  * - settles contacts whose call request reached a final status (frees their live-call place);
  * - publishes the request again for a contact left `dialing` without one (a runner that died
@@ -122,14 +125,12 @@ export function startCampaignRunner(deps: CampaignRunnerDeps): CampaignRunner {
           ? { kind: 'paced', until: nextCallAt }
           : atCapacity
             ? { kind: 'at-capacity' }
-            : await store.claimNext(id, new Date(now));
+            : await store.claimDue(id, new Date(now));
       switch (claim.kind) {
         case 'claimed':
-          await publishRequest(claim.contact);
-          log.debug(
-            { campaignId: id, contactId: claim.contact.contactId },
-            'campaign call requested',
-          );
+          // At once: a late pass's batch must not cost a round trip per call either.
+          await Promise.all(claim.contacts.map(publishRequest));
+          log.debug({ campaignId: id, calls: claim.contacts.length }, 'campaign calls requested');
           sleepMs = Math.min(sleepMs, claim.nextCallAt.getTime() - Date.now());
           break;
         case 'paced':

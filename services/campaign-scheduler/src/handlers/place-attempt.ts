@@ -1,7 +1,8 @@
 /**
- * Places one claimed attempt: checks the do-not-call list again, builds the Twilio parameters,
- * waits for its rate slots, fences the claim, creates the call, publishes `created` and marks
- * the request `dialed`. What a failed create means depends on whether Twilio may have created
+ * Places one claimed attempt: checks the do-not-call list again, picks the caller id of a pool
+ * request (the pool's number whose rate slot frees up first), builds the Twilio parameters,
+ * waits for its rate slots, fences the claim (with the caller id), creates the call, publishes
+ * `created` and marks the request `dialed`. What a failed create means depends on whether Twilio may have created
  * the call anyway (dial-errors.ts):
  *
  * - 429, or never sent: back to `pending` after the transient backoff, not an attempt;
@@ -20,7 +21,9 @@ import { transientDelayMs } from '../domain/attempts.js';
 import {
   createCallParams,
   PlacementError,
+  type CreateCallParams,
   type PlacementConfig,
+  type Transport,
 } from '../domain/call-placement.js';
 import {
   classifyDialError,
@@ -29,6 +32,7 @@ import {
   type DialError,
 } from '../domain/dial-errors.js';
 import type { CallRateLimiter } from '../domain/rate-limiter.js';
+import type { AttemptOutcome, DialerMetrics } from '../metrics.js';
 
 /** How far before a claim's stamp a Twilio call may be dated and still be its (clock skew, and
  * Twilio's dates have whole seconds). */
@@ -44,6 +48,13 @@ export interface AttemptDeps {
   /** Backoff after a 429/5xx/network error (doubled per error in a row) and how many fail it. */
   transient: { backoffMs: number; maxFailures: number };
   log: Logger;
+  /** @defaultValue none recorded */
+  metrics?: DialerMetrics;
+}
+
+/** Counts an attempt's outcome, when metrics are kept. */
+export function countAttempt(deps: Pick<AttemptDeps, 'metrics'>, outcome: AttemptOutcome): void {
+  deps.metrics?.attempts.inc({ outcome });
 }
 
 /**
@@ -55,6 +66,9 @@ export async function findAttemptCall(
   deps: Pick<AttemptDeps, 'store' | 'dialer'>,
   claim: ClaimedRequest,
 ): Promise<string | null> {
+  // A pool request's first attempt records its caller id at the fence, before the create:
+  // no caller id, no call.
+  if (claim.from === '') return null;
   const since = new Date(claim.since.getTime() - FIND_MARGIN_MS);
   const sids = await deps.dialer.findCreated(claim.to, claim.from, since);
   const owners = await deps.store.ownersOf(sids);
@@ -87,6 +101,7 @@ async function retryLater(deps: AttemptDeps, claim: ClaimedRequest, error: DialE
   const failures = claim.transientFailures + 1;
   const description = describeDialError(error);
   if (failures >= deps.transient.maxFailures) {
+    countAttempt(deps, 'failed');
     await deps.store.finish(claim, {
       status: 'failed',
       error: `${failures} provider errors in a row; last: ${description}`,
@@ -98,6 +113,7 @@ async function retryLater(deps: AttemptDeps, claim: ClaimedRequest, error: DialE
     return;
   }
   const retryInMs = transientDelayMs(deps.transient.backoffMs, failures);
+  countAttempt(deps, 'retry_later');
   await deps.store.release(claim, {
     at: new Date(Date.now() + retryInMs),
     transientFailures: failures,
@@ -116,8 +132,10 @@ async function handleCreateError(
   log: Logger,
 ) {
   const error = classifyDialError(err);
+  deps.metrics?.providerErrors.inc({ kind: error.kind });
   switch (error.kind) {
     case 'refused':
+      countAttempt(deps, 'failed');
       await deps.store.finish(claim, { status: 'failed', error: describeDialError(error) });
       log.warn(dialErrorFields(error), 'twilio refused the call; request failed');
       return;
@@ -126,6 +144,7 @@ async function handleCreateError(
       await retryLater(deps, claim, error, log);
       return;
     case 'timed-out':
+      countAttempt(deps, 'unknown');
       log.warn(
         dialErrorFields(error),
         'twilio did not answer in time; the reconciler will look for the call',
@@ -136,6 +155,7 @@ async function handleCreateError(
       try {
         sid = await findAttemptCall(deps, claim);
       } catch (findErr) {
+        countAttempt(deps, 'unknown');
         log.warn(
           dialErrorFields(classifyDialError(findErr)),
           'could not list calls after a failed create; the reconciler will look',
@@ -147,6 +167,7 @@ async function handleCreateError(
           { callSid: sid, ...dialErrorFields(error) },
           'create failed but twilio has the call; adopting it',
         );
+        countAttempt(deps, 'adopted');
         await recordCreated(deps, claim, sid);
         return;
       }
@@ -170,6 +191,7 @@ export async function placeAttempt(
   const log = deps.log.child({ requestId: claim.id, callId: claim.callId, attempt: claim.attempt });
   try {
     if (await deps.directory.onDoNotCallList(claim.to)) {
+      countAttempt(deps, 'rejected');
       const issue = { field: 'to', code: 'do_not_call', message: 'to is on the do-not-call list' };
       await deps.store.finish(claim, {
         status: 'rejected',
@@ -180,24 +202,52 @@ export async function placeAttempt(
       return;
     }
     if (!claim.agentId) {
+      countAttempt(deps, 'failed');
       await deps.store.finish(claim, { status: 'failed', error: 'the agent was deleted' });
       log.warn({}, 'call request failed: its agent was deleted');
       return;
     }
-    let params;
-    try {
-      const amdMode = await deps.directory.amdMode(claim.agentId);
-      params = createCallParams({ ...claim, agentId: claim.agentId, amdMode }, deps.placement);
-    } catch (err) {
-      if (!(err instanceof PlacementError)) throw err;
-      await deps.store.finish(claim, { status: 'failed', error: err.message });
-      log.error({ err }, 'call request cannot be placed');
+    const numbers = claim.fromPool
+      ? await deps.directory.poolNumbers(claim.fromPool)
+      : [{ e164: claim.from, transport: claim.transport }];
+    const amdMode = await deps.directory.amdMode(claim.agentId);
+    // The parameters for each number it may call from, before waiting for a rate slot: a number
+    // this configuration cannot place (a SIP number without OPENAI_SIP_URI) takes no slot.
+    const agentId = claim.agentId;
+    const placeable = new Map<string, { params: CreateCallParams; transport: Transport }>();
+    let placementError: PlacementError | undefined;
+    for (const n of numbers) {
+      try {
+        const params = createCallParams(
+          { ...claim, from: n.e164, transport: n.transport, agentId, amdMode },
+          deps.placement,
+        );
+        placeable.set(n.e164, { params, transport: n.transport });
+      } catch (err) {
+        if (!(err instanceof PlacementError)) throw err;
+        placementError = err;
+      }
+    }
+    if (placeable.size === 0) {
+      const error = placementError
+        ? placementError.message
+        : `the number pool "${claim.fromPool ?? ''}" has no phone numbers left`;
+      countAttempt(deps, 'failed');
+      await deps.store.finish(claim, { status: 'failed', error });
+      log.error({ pool: claim.fromPool ?? undefined, error }, 'call request cannot be placed');
       return;
     }
+    let from = claim.from;
     try {
-      await deps.limiter.acquire(claim.from, signal);
+      // A pool's caller id is the number free soonest; a plain request waits for its own.
+      if (claim.fromPool) {
+        from = await deps.limiter.acquireAny([...placeable.keys()], signal);
+      } else {
+        await deps.limiter.acquire(claim.from, signal);
+      }
     } catch (err) {
       if (!signal.aborted) throw err;
+      countAttempt(deps, 'released');
       await deps.store.release(claim, {
         at: new Date(),
         transientFailures: claim.transientFailures,
@@ -205,21 +255,32 @@ export async function placeAttempt(
       });
       return;
     }
+    const chosen = placeable.get(from);
+    if (!chosen) throw new Error('placeAttempt: the rate limiter picked a number not offered');
+    const { params, transport } = chosen;
+    const attempt: ClaimedRequest = { ...claim, from, transport };
     // A call Twilio made for this attempt is dated from about now (see findAttemptCall).
     const fencedAt = new Date();
-    if (!(await deps.store.fence(claim))) {
+    if (!(await deps.store.fence(claim, attempt))) {
       log.warn({}, 'claim taken over before dialing; not dialing');
       return;
     }
     let sid: string;
+    const started = performance.now();
     try {
       sid = (await deps.dialer.create(params)).sid;
     } catch (err) {
-      await handleCreateError(deps, { ...claim, since: fencedAt }, err, log);
+      deps.metrics?.dialLatency.observe({ result: 'error' }, (performance.now() - started) / 1e3);
+      await handleCreateError(deps, { ...attempt, since: fencedAt }, err, log);
       return;
     }
-    log.info({ callSid: sid, transport: claim.transport }, 'outbound call placed');
-    await recordCreated(deps, claim, sid);
+    deps.metrics?.dialLatency.observe({ result: 'ok' }, (performance.now() - started) / 1e3);
+    countAttempt(deps, 'placed');
+    log.info(
+      { callSid: sid, transport, pool: claim.fromPool ?? undefined },
+      'outbound call placed',
+    );
+    await recordCreated(deps, attempt, sid);
   } catch (err) {
     log.error({ err }, 'call attempt interrupted; the reconciler will settle it');
   }

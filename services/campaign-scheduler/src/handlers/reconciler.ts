@@ -15,7 +15,7 @@ import { CallEndReason } from '@app/contracts';
 import type { Logger } from '@app/platform';
 
 import { classifyDialError, dialErrorFields } from '../domain/dial-errors.js';
-import { findAttemptCall, recordCreated, type AttemptDeps } from './place-attempt.js';
+import { countAttempt, findAttemptCall, recordCreated, type AttemptDeps } from './place-attempt.js';
 
 /** Twilio's final call statuses (twilio.md §1.4) as end reasons. */
 const FINAL_STATUSES: Record<string, CallEndReason> = {
@@ -28,7 +28,7 @@ const FINAL_STATUSES: Record<string, CallEndReason> = {
 
 export interface ReconcilerDeps extends Pick<
   AttemptDeps,
-  'store' | 'dialer' | 'events' | 'directory'
+  'store' | 'dialer' | 'events' | 'directory' | 'metrics'
 > {
   reclaimAfterMs: number;
   liveCheckAfterMs: number;
@@ -67,9 +67,11 @@ export async function reconcileOnce(deps: ReconcilerDeps): Promise<void> {
         continue;
       }
       if (sid) {
+        countAttempt(deps, 'adopted');
         await recordCreated(deps, claim, sid);
         log.warn({ callSid: sid }, 'stale claim: twilio has the call; adopted');
       } else {
+        countAttempt(deps, 'released');
         await deps.store.release(claim, {
           at: new Date(),
           transientFailures: claim.transientFailures,

@@ -100,10 +100,10 @@ describe('campaign-scheduler - campaign control and restarts', { timeout: 45_000
     const orphans = [];
     for (let i = 0; i < 2; i++) {
       const claim = await waitFor(async () => {
-        const c = await dead.claimNext(id);
+        const c = await dead.claimDue(id);
         return c.kind === 'claimed' ? c : undefined;
       });
-      orphans.push(claim.contact.phone);
+      orphans.push(...claim.contacts.map((c) => c.phone));
     }
     await waitFor(async () => ((await started(id)) >= 40 ? true : undefined), 20_000);
     await second.stop();

@@ -71,6 +71,8 @@ export interface Harness {
   ns: NatsTestNamespace;
   names: Names;
   prisma: PrismaClient;
+  /** The test database, for a scheduler started as a process. */
+  databaseUrl: string;
   sims: Simulators;
   agentId: string;
   gatewayUrl: string;
@@ -291,6 +293,7 @@ export async function startHarness(): Promise<Harness> {
     ns,
     names,
     prisma,
+    databaseUrl: db.databaseUrl,
     sims,
     agentId: agent.id,
     gatewayUrl,

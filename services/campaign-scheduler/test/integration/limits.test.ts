@@ -4,11 +4,13 @@ import type { DialerSettings } from '../../src/scheduler.js';
 import { MORE_NUMBERS, OUR_NUMBER, startHarness, type Harness, type SimCall } from './harness.js';
 
 /**
- * Jitter between taking a slot and the simulator stamping the create, all in this one process:
- * a few ms, up to ~70 ms when other test files load both cores. Without the limits the gaps are
- * ~0-5 ms.
+ * Jitter between taking a slot and the simulator stamping the create (the fence's database
+ * round trip, the HTTP request through the proxy), all in this one process: a few ms when idle,
+ * but 200 ms and more was seen when other test files (and other suites) load both cores. Hence
+ * long intervals (1 s per number, 500 ms global) and a tolerance of 30% of one: without the
+ * limits the gaps are ~0-5 ms, so the assertions still fail without them.
  */
-const TOLERANCE_MS = 75;
+const TOLERANCE = 0.3;
 
 let h: Harness;
 
@@ -61,7 +63,7 @@ describe(
   { timeout: 30_000 },
   () => {
     it('spaces the calls of one caller id by its CPS, while another number dials in between', async () => {
-      const run = await replicas({ maxCpsPerNumber: 2, maxCps: 100, maxAttempts: 1 });
+      const run = await replicas({ maxCpsPerNumber: 1, maxCps: 100, maxAttempts: 1 });
       const sent = [];
       for (let i = 0; i < 3; i++) {
         for (const [n, from] of [OUR_NUMBER, MORE_NUMBERS[0]].entries()) {
@@ -80,14 +82,14 @@ describe(
       for (const from of [OUR_NUMBER, MORE_NUMBERS[0]]) {
         const own = calls.filter((c) => c.from === from);
         expect(own).toHaveLength(3);
-        for (const gap of gaps(own)) expect(gap).toBeGreaterThanOrEqual(500 - TOLERANCE_MS);
+        for (const gap of gaps(own)) expect(gap).toBeGreaterThanOrEqual(1_000 * (1 - TOLERANCE));
       }
       // The two numbers were not serialized behind each other: 6 calls in about 2 intervals.
-      expect(calls.at(-1)!.createdMs - calls[0]!.createdMs).toBeLessThan(4 * 500);
+      expect(calls.at(-1)!.createdMs - calls[0]!.createdMs).toBeLessThan(4 * 1_000);
     });
 
     it('spaces all calls by the global CPS, whatever their caller id', async () => {
-      const run = await replicas({ maxCps: 4, maxCpsPerNumber: 100, maxAttempts: 1 });
+      const run = await replicas({ maxCps: 2, maxCpsPerNumber: 100, maxAttempts: 1 });
       const froms = [OUR_NUMBER, ...MORE_NUMBERS];
       await Promise.all(
         Array.from({ length: 5 }, (_, i) => {
@@ -100,7 +102,7 @@ describe(
       await run.stop();
       const calls = await callsOf(31);
       expect(calls).toHaveLength(5);
-      for (const gap of gaps(calls)) expect(gap).toBeGreaterThanOrEqual(250 - TOLERANCE_MS);
+      for (const gap of gaps(calls)) expect(gap).toBeGreaterThanOrEqual(500 * (1 - TOLERANCE));
     });
 
     it('never has more calls live than DIAL_MAX_CONCURRENT, and dials them all', async () => {

@@ -4,7 +4,7 @@
  * replayed event a no-op, so projection is idempotent even for updates that are not.
  */
 import type { CallEvent } from '@app/contracts';
-import type { Prisma, PrismaClient } from '@app/db';
+import { Prisma, type PrismaClient } from '@app/db';
 import { UserError } from '@app/platform';
 
 import {
@@ -162,9 +162,46 @@ async function applyToCall(tx: Tx, event: CallEvent): Promise<void> {
       });
       return;
     }
+    case 'call.tool-called':
+      return recordToolInvocation(tx, event);
     default:
-      // created is handled before; status, barge-in, tool-called, handoff-requested and error
-      // live in CallEvent (tool invocations and handoffs get their own rows in later issues).
+      // created is handled before; status, barge-in, handoff-requested and error live in
+      // CallEvent (handoffs get their own rows from the handoff service).
       return;
   }
+}
+
+/**
+ * One ToolInvocation row per invocation: the event is published once the tool answered, so the
+ * row is written finished. Unique on the provider's call id, so the same invocation published
+ * twice (a retried publish under a new event id) is one row.
+ */
+async function recordToolInvocation(
+  tx: Tx,
+  event: Extract<CallEvent, { type: 'call.tool-called' }>,
+): Promise<void> {
+  const d = event.data;
+  const finishedAt = new Date(event.ts);
+  const latencyMs = msColumn(d.latencyMs);
+  await tx.toolInvocation.createMany({
+    data: [
+      {
+        invocationId: d.invocationId,
+        callId: event.callId,
+        name: d.name,
+        args: jsonColumn(d.args),
+        ...(d.result !== undefined ? { result: jsonColumn(d.result) } : {}),
+        ...(d.error ? { error: `${d.error.code}: ${d.error.message}` } : {}),
+        ...(latencyMs !== undefined ? { latencyMs } : {}),
+        startedAt: new Date(finishedAt.getTime() - (latencyMs ?? 0)),
+        finishedAt,
+      },
+    ],
+    skipDuplicates: true,
+  });
+}
+
+/** A JSON value for a Json column: JSON `null` is Prisma's JsonNull, not SQL NULL. */
+function jsonColumn(value: unknown): Prisma.InputJsonValue | typeof Prisma.JsonNull {
+  return value === null ? Prisma.JsonNull : (value as Prisma.InputJsonValue);
 }

@@ -1,6 +1,6 @@
 /**
  * A contacts CSV read as a stream with csv-parse: `phone,name,<any other column>` (the header
- * row names the columns; an optional `timezone` column is the contact's IANA zone; every other
+ * row names the columns; optional `timezone` and `maxAttempts` columns are the contact's IANA zone and its attempt limit; every other
  * column becomes a variable). Records are yielded one at a time, so a file of any length is
  * never held in memory, and the body is cut off at `maxBytes`.
  */
@@ -11,7 +11,7 @@ import { parse } from 'csv-parse';
 import type { RawContact } from '../domain/campaign-contacts.js';
 
 /** Columns that are fields of the contact; every other column is a variable. */
-const RESERVED = new Set(['phone', 'name', 'timezone']);
+const RESERVED = new Set(['phone', 'name', 'timezone', 'maxAttempts']);
 
 /** The file cannot be read as contacts at all (no phone column, broken quoting): nothing is stored. */
 export class CsvImportError extends Error {
@@ -72,7 +72,13 @@ export async function* csvContacts(body: Readable, maxBytes: number): AsyncGener
           variables[key] = value;
         }
       }
-      yield { phone: record.phone ?? '', name: record.name, timezone: record.timezone, variables };
+      yield {
+        phone: record.phone ?? '',
+        name: record.name,
+        timezone: record.timezone,
+        maxAttempts: record.maxAttempts,
+        variables,
+      };
     }
   } catch (err) {
     if (err instanceof CsvImportError || err instanceof BodyTooLargeError) throw err;

@@ -25,6 +25,8 @@ export interface CampaignView {
   maxConcurrentCalls: number;
   callsPerMinute: number;
   retryPolicy: unknown;
+  consentPurpose: string | null;
+  fromPool: string | null;
   status: string;
   createdAt: string;
   updatedAt: string;
@@ -53,6 +55,8 @@ export function campaignView(row: Campaign): CampaignView {
     maxConcurrentCalls: row.maxConcurrentCalls,
     callsPerMinute: row.callsPerMinute,
     retryPolicy: row.retryPolicy,
+    consentPurpose: row.consentPurpose,
+    fromPool: row.fromPool,
     status: row.status,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -95,6 +99,8 @@ function columns(fields: Partial<CampaignFields>) {
       : { maxConcurrentCalls: fields.maxConcurrentCalls }),
     ...(fields.callsPerMinute === undefined ? {} : { callsPerMinute: fields.callsPerMinute }),
     ...(fields.retryPolicy === undefined ? {} : { retryPolicy: json(fields.retryPolicy) }),
+    ...(fields.consentPurpose === undefined ? {} : { consentPurpose: fields.consentPurpose }),
+    ...(fields.fromPool === undefined ? {} : { fromPool: fields.fromPool }),
   };
 }
 

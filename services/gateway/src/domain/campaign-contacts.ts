@@ -1,9 +1,10 @@
 /**
- * Contacts of an import, row by row: validation (phone via `parsePhone`, timezone via `Intl`), and
- * the merge of rows with the same phone (the later row's name, timezone and variables win, the
- * variables key by key). Pure, no I/O.
+ * Contacts of an import, row by row: validation (phone via `parsePhone`, timezone via `Intl`), the
+ * time zone derived from the number when none is given (`timeZoneOf`: Google libphonenumber's
+ * prefix map, read from the package's data file once), and the merge of rows with the same phone
+ * (the later row's name, timezone, maxAttempts and variables win, the variables key by key).
  */
-import { parsePhone } from '@app/dialing';
+import { MAX_RETRY_ATTEMPTS, parsePhone, timeZoneOf } from '@app/dialing';
 
 import { isTimeZone } from './campaign-input.js';
 
@@ -13,8 +14,15 @@ export interface ContactRow {
   phone: string;
   /** Null: not given (an existing contact keeps its name). */
   name: string | null;
-  /** IANA zone of the contact's calling windows; null: not given (the campaign's zone). */
+  /** IANA zone of the contact's calling windows, as given; null: not given. */
   timezone: string | null;
+  /**
+   * The number's zone when it maps to exactly one (only for a row without `timezone`); null:
+   * none, the campaign's zone applies. Fills only a contact that has no zone yet.
+   */
+  derivedTimezone: string | null;
+  /** Attempts for this contact, overriding the campaign's retry policy; null: not given. */
+  maxAttempts: number | null;
   variables: Record<string, string>;
 }
 
@@ -37,6 +45,7 @@ export interface RawContact {
   phone?: unknown;
   name?: unknown;
   timezone?: unknown;
+  maxAttempts?: unknown;
   variables?: unknown;
 }
 
@@ -71,6 +80,19 @@ export function readContact(
     timezone = raw.timezone.trim();
   }
 
+  let maxAttempts: number | null = null;
+  if (raw.maxAttempts !== undefined && raw.maxAttempts !== null && raw.maxAttempts !== '') {
+    // A CSV cell is text: "3" is read as 3.
+    const n = typeof raw.maxAttempts === 'string' ? Number(raw.maxAttempts) : raw.maxAttempts;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_RETRY_ATTEMPTS) {
+      return reject(
+        'maxAttempts',
+        `maxAttempts must be a whole number from 1 to ${MAX_RETRY_ATTEMPTS}`,
+      );
+    }
+    maxAttempts = n;
+  }
+
   const variables: Record<string, string> = {};
   if (raw.variables !== undefined && raw.variables !== null) {
     if (typeof raw.variables !== 'object' || Array.isArray(raw.variables)) {
@@ -96,7 +118,17 @@ export function readContact(
       if (value !== '') variables[key] = value;
     }
   }
-  return { ok: true, contact: { phone: phone.e164, name, timezone, variables } };
+  return {
+    ok: true,
+    contact: {
+      phone: phone.e164,
+      name,
+      timezone,
+      derivedTimezone: timezone === null ? timeZoneOf(phone.e164) : null,
+      maxAttempts,
+      variables,
+    },
+  };
 }
 
 /**
@@ -122,6 +154,8 @@ export class ContactBatch {
       phone: contact.phone,
       name: contact.name ?? earlier.name,
       timezone: contact.timezone ?? earlier.timezone,
+      derivedTimezone: contact.derivedTimezone ?? earlier.derivedTimezone,
+      maxAttempts: contact.maxAttempts ?? earlier.maxAttempts,
       variables: { ...earlier.variables, ...contact.variables },
     });
     return true;

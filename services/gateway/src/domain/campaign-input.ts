@@ -4,7 +4,12 @@
  */
 import { z } from 'zod';
 
-import { parsePhone, type ValidationIssue } from '@app/dialing';
+import {
+  parsePhone,
+  retryPolicySchema,
+  type RetryPolicyInput,
+  type ValidationIssue,
+} from '@app/dialing';
 
 /** A local-time window in which calls may start (`days`: 1 = Monday … 7 = Sunday, ISO 8601). */
 export interface CallingWindow {
@@ -15,11 +20,11 @@ export interface CallingWindow {
   end: string;
 }
 
-/** `{}` or both fields; the runner's defaults fill what is absent. */
-export interface RetryPolicy {
-  maxAttempts?: number;
-  backoffMs?: number;
-}
+/**
+ * `{ maxAttempts?, backoffMs?, backoffMultiplier?, retryOn? }` (`@app/dialing`'s schema, the one
+ * the dialer reads); the dialer's DIAL_* defaults fill what is absent.
+ */
+export type RetryPolicy = RetryPolicyInput;
 
 /**
  * The fields of a campaign as the API takes them, validated. A create leaves out what was not
@@ -38,9 +43,17 @@ export interface CampaignFields {
   maxConcurrentCalls: number;
   callsPerMinute: number;
   retryPolicy: RetryPolicy;
+  /** Consent purpose every contact needs in force (`consent_records`); null = none. */
+  consentPurpose: string | null;
+  /** Number pool to call from when `fromNumbers` is empty; null = the agent's own number. */
+  fromPool: string | null;
 }
 
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+/** A consent purpose or pool name: a short label, safe in messages and logs. */
+const LABEL = /^[A-Za-z0-9._:-]{1,64}$/;
+const POOL = /^[A-Za-z0-9._-]{1,64}$/;
 
 const windowSchema = z.strictObject({
   days: z
@@ -75,16 +88,19 @@ const bodySchema = z.strictObject({
   timezone: z.string().max(64).optional(),
   maxConcurrentCalls: z.number().int().min(1).max(1_000).optional(),
   callsPerMinute: z.number().int().min(1).max(6_000).optional(),
-  retryPolicy: z
-    .strictObject({
-      maxAttempts: z.number().int().min(1).max(20).optional(),
-      backoffMs: z
-        .number()
-        .int()
-        .min(0)
-        .max(7 * 86_400_000)
-        .optional(),
-    })
+  retryPolicy: retryPolicySchema.optional(),
+  consentPurpose: z
+    .string()
+    .regex(
+      LABEL,
+      'a purpose is 1 to 64 letters, digits, ".", "_", ":" or "-", e.g. marketing_calls',
+    )
+    .nullable()
+    .optional(),
+  fromPool: z
+    .string()
+    .regex(POOL, 'a pool name is 1 to 64 letters, digits, ".", "_" or "-"')
+    .nullable()
     .optional(),
 });
 type Body = z.output<typeof bodySchema>;
@@ -172,6 +188,8 @@ export function readCampaignBody(
   if (data.maxConcurrentCalls !== undefined) fields.maxConcurrentCalls = data.maxConcurrentCalls;
   if (data.callsPerMinute !== undefined) fields.callsPerMinute = data.callsPerMinute;
   if (data.retryPolicy !== undefined) fields.retryPolicy = data.retryPolicy;
+  if (data.consentPurpose !== undefined) fields.consentPurpose = data.consentPurpose;
+  if (data.fromPool !== undefined) fields.fromPool = data.fromPool;
   return issues.length > 0 ? { ok: false, issues } : { ok: true, fields };
 }
 
@@ -183,4 +201,23 @@ export function scheduleIssues(
     return [issue('endAt', 'endAt must be after startAt')];
   }
   return [];
+}
+
+/**
+ * Every cross-field rule over the campaign as it will be stored: the schedule, and one source of
+ * caller ids (a list of numbers or a pool, not both: which would win is not obvious).
+ */
+export function campaignIssues(
+  campaign: Pick<CampaignFields, 'startAt' | 'endAt' | 'fromNumbers' | 'fromPool'>,
+): ValidationIssue[] {
+  const issues = scheduleIssues(campaign);
+  if (campaign.fromPool && campaign.fromNumbers.length > 0) {
+    issues.push(
+      issue(
+        'fromPool',
+        'give either fromNumbers or fromPool, not both (set the other to [] or null)',
+      ),
+    );
+  }
+  return issues;
 }

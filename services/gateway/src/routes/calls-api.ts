@@ -7,6 +7,11 @@
  *   `@app/dialing` against the database. Every issue is reported at once, each naming its field:
  *   400 `{ error: 'invalid call request', issues: [{ field, code, message }] }`. 400 rather than
  *   422 because the issue asks for it, and one status for every refusal keeps clients simple.
+ * - `fromPool` asks the dialer to pick the caller id from a named number pool (it must have
+ *   numbers: `unknown_pool`). `campaignId` (and `contactId`) file the call under a campaign: its
+ *   consent purpose must be in force for `to` (`consent_missing`), its pool is used when no
+ *   `from` is given, and its retry policy applies. The dialer validates again on its side, with
+ *   the same code and the same reasons.
  * - The idempotency key is required: the `Idempotency-Key` header or `idempotencyKey` in the
  *   body (the header wins; both, differing: 400).
  * - A valid request is published on `call-requests.api` and answered 202 with its `requestId`,
@@ -57,6 +62,8 @@ const callBodySchema = z.strictObject({
   variables: z.record(z.string().max(256), z.string().max(4_096)).optional(),
   scheduledAt: z.string().max(64).optional(),
   metadata: z.record(z.string().max(256), jsonValueSchema).optional(),
+  campaignId: z.string().max(64).optional(),
+  contactId: z.string().max(64).optional(),
   idempotencyKey: z.string().optional(),
 });
 type CallBody = z.infer<typeof callBodySchema>;
@@ -69,6 +76,8 @@ const FIELD_ORDER: readonly string[] = [
   'from',
   'fromPool',
   'agentId',
+  'campaignId',
+  'contactId',
   'variables',
   'scheduledAt',
   'metadata',
@@ -199,6 +208,8 @@ export async function callsApiRoutes(app: FastifyInstance, opts: CallsApiOptions
       ...(fields.variables === undefined ? {} : { variables: fields.variables }),
       ...(fields.scheduledAt === undefined ? {} : { scheduledAt: fields.scheduledAt }),
       ...(fields.metadata === undefined ? {} : { metadata: fields.metadata }),
+      ...(fields.campaignId === undefined ? {} : { campaignId: fields.campaignId }),
+      ...(fields.contactId === undefined ? {} : { contactId: fields.contactId }),
     };
     const at = now();
     let result;
@@ -231,8 +242,9 @@ export async function callsApiRoutes(app: FastifyInstance, opts: CallsApiOptions
     const message = callRequest({
       to: valid.to,
       // The caller id validation chose (the agent's first number when none was given), so the
-      // dialer calls from exactly the number that was checked.
-      from: valid.from,
+      // dialer calls from exactly the number that was checked; or the pool it picks one from.
+      ...(valid.from === null ? {} : { from: valid.from }),
+      ...(valid.fromPool ? { fromPool: valid.fromPool } : {}),
       agentId: valid.agentId,
       idempotencyKey: valid.idempotencyKey,
       ...(Object.keys(valid.variables).length > 0 ? { variables: valid.variables } : {}),
@@ -241,6 +253,8 @@ export async function callsApiRoutes(app: FastifyInstance, opts: CallsApiOptions
         ? { scheduledAt: valid.scheduledAt.toISOString() }
         : {}),
       ...(fields.metadata === undefined ? {} : { metadata: valid.metadata }),
+      ...(valid.campaignId === undefined ? {} : { campaignId: valid.campaignId }),
+      ...(valid.contactId === undefined ? {} : { contactId: valid.contactId }),
     });
     const requestId = message.id;
     // Publishing a repeated request again is safe: its event id (the `Nats-Msg-Id`) is derived

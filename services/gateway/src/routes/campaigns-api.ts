@@ -30,13 +30,13 @@ import {
   type CampaignWrite,
 } from '../adapters/campaign-store.js';
 import type { RawContact } from '../domain/campaign-contacts.js';
-import { readCampaignBody, scheduleIssues, type CampaignFields } from '../domain/campaign-input.js';
+import { campaignIssues, readCampaignBody, type CampaignFields } from '../domain/campaign-input.js';
 import { campaignProgress, eventCounts } from '../domain/campaign-progress.js';
 import { apiKeyAuth, WRITER_ROLES } from './api-key-auth.js';
 
 export interface CampaignsApiOptions {
   apiKeys: ApiKeyStore;
-  /** Checks that the agent exists and the from-numbers are ours. */
+  /** Checks that the agent exists, the from-numbers are ours and the pool has numbers. */
   directory: DialingDirectory;
   prisma: PrismaClient;
   js: JetStreamClient;
@@ -105,6 +105,13 @@ async function directoryIssues(
       });
     }
   }
+  if (fields.fromPool && (await directory.poolNumbers(fields.fromPool)).length === 0) {
+    issues.push({
+      field: 'fromPool',
+      code: 'unknown_pool',
+      message: `fromPool "${fields.fromPool}" has no phone numbers (unknown or empty pool)`,
+    });
+  }
   return issues;
 }
 
@@ -141,7 +148,12 @@ export async function campaignsApiRoutes(
     const fields = read.fields as CampaignFields;
     const issues = [
       ...(await directoryIssues(opts.directory, fields)),
-      ...scheduleIssues({ startAt: fields.startAt ?? null, endAt: fields.endAt ?? null }),
+      ...campaignIssues({
+        startAt: fields.startAt ?? null,
+        endAt: fields.endAt ?? null,
+        fromNumbers: fields.fromNumbers ?? [],
+        fromPool: fields.fromPool ?? null,
+      }),
     ];
     if (issues.length > 0) return invalid(reply, issues);
     const view = await store.create(fields, actor(request));
@@ -179,7 +191,7 @@ export async function campaignsApiRoutes(
     if (!read.ok) return invalid(reply, read.issues);
     const issues = await directoryIssues(opts.directory, read.fields);
     if (issues.length > 0) return invalid(reply, issues);
-    const result = await store.update(id, read.fields, actor(request), scheduleIssues);
+    const result = await store.update(id, read.fields, actor(request), campaignIssues);
     if (result.kind === 'invalid') return invalid(reply, result.issues);
     if (result.kind !== 'ok')
       return refusal(reply, result, 'it can be changed only while draft or paused');
