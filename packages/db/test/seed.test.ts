@@ -45,7 +45,11 @@ describe('seed - development data', { timeout: 30_000 }, () => {
     // One demo human, available for transfer_to_human, however often the seed runs.
     const humans = await prisma.humanAgent.findMany();
     expect(humans).toEqual([
-      expect.objectContaining({ name: DEMO_HUMAN_NAME, status: 'available', skills: ['reception'] }),
+      expect.objectContaining({
+        name: DEMO_HUMAN_NAME,
+        status: 'available',
+        skills: ['reception'],
+      }),
     ]);
   });
 });
