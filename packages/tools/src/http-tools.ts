@@ -27,7 +27,11 @@ export const httpToolDefinitionSchema = z.object({
   url: z
     .string()
     .url()
-    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be http or https'),
+    // zod runs this refine even when `.url()` failed: `new URL` must not throw out of safeParse.
+    .refine(
+      (u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol),
+      'must be http or https',
+    ),
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
   headers: z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/), z.string()),
   signingSecret: z.string().min(1).nullable(),

@@ -41,6 +41,8 @@ beforeAll(async () => {
         parameters: { type: 'string' },
         url: 'ftp://example.com',
       },
+      // Not a URL at all: skipped with a reason, never a throw that takes every tool down.
+      { name: 'no_url_tool', description: 'Typo in the URL.', url: 'orders' },
     ],
   });
 }, 60_000);
@@ -78,7 +80,7 @@ describe('toolSpecsForAgent', () => {
   });
 
   it('leaves out unknown, disabled and invalid tools, saying why', async () => {
-    const names = ['end_call', 'nope', 'old_tool', 'broken_tool'];
+    const names = ['end_call', 'nope', 'old_tool', 'broken_tool', 'no_url_tool'];
 
     const specs = await toolSpecsForAgent(prisma, names);
     const resolved = await resolveAgentTools(prisma, names);
@@ -91,6 +93,7 @@ describe('toolSpecsForAgent', () => {
         name: 'broken_tool',
         reason: expect.stringMatching(/parameters\.type: .*url: must be http or https/),
       },
+      { name: 'no_url_tool', reason: expect.stringMatching(/url: Invalid URL/) },
     ]);
   });
 

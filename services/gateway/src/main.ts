@@ -15,6 +15,7 @@ import { loadConfig } from './config.js';
 import { startCallRecordProjector } from './handlers/call-record-projector.js';
 import { callsApiRoutes } from './routes/calls-api.js';
 import { campaignsApiRoutes } from './routes/campaigns-api.js';
+import { httpToolsApiRoutes } from './routes/http-tools-api.js';
 import { humanAgentsApiRoutes } from './routes/human-agents-api.js';
 import { openAIWebhookRoutes } from './routes/openai-webhook.js';
 import { twilioOutboundRoutes } from './routes/twilio-outbound.js';
@@ -53,6 +54,7 @@ await runService({
       names: ctx.names,
     });
     await ctx.app.register(humanAgentsApiRoutes, { apiKeys, prisma });
+    await ctx.app.register(httpToolsApiRoutes, { apiKeys, prisma });
     const { config } = ctx;
     await ctx.app.register(openAIWebhookRoutes, {
       webhookSecret: config.OPENAI_WEBHOOK_SECRET,
