@@ -186,11 +186,14 @@ describe(
         reason: 'transferred',
       });
       // A REFER carries no whisper: a warm handoff over SIP briefs the human on the dashboard.
-      expect(
-        events
+      // The handoff completes when the handoff service sees the call's end, after the bridge.
+      const steps = await waitFor(async () => {
+        const list = (await h.eventsOf(callId))
           .filter((e) => e.type === 'call.handoff-updated')
-          .map((e) => (e.data as { status: string }).status),
-      ).toEqual(['queued', 'connected', 'completed']);
+          .map((e) => (e.data as { status: string }).status);
+        return list.includes('completed') ? list : undefined;
+      }, 20_000);
+      expect(steps).toEqual(['queued', 'connected', 'completed']);
     });
   },
 );

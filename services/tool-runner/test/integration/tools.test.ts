@@ -287,9 +287,11 @@ describe('HTTP tools', { timeout: 30_000 }, () => {
 
   it("honours the requester's deadline when it is shorter than the tool's timeout", async () => {
     const callId = await h.newCall();
-    const result = await h.invoke(callId, 'lookup_order', { orderId: '7' }, { deadlineMs: 1 });
-    // deadline 1 ms - margin → at least 1 ms: too short for any HTTP round trip.
-    expect(errorOf(result)).toMatchObject({ code: 'TIMEOUT' });
+    // The server answers after 3 s and the tool's own timeout is 300 ms; the requester waits
+    // 250 ms, so the runner gives up at 250 - 100 (margin) = 150 ms, well before either.
+    const result = await h.invoke(callId, 'slow_tool', {}, { deadlineMs: 250 });
+    expect(errorOf(result)).toMatchObject({ code: 'TIMEOUT', retryable: true });
+    expect(errorOf(result)?.message).toContain('150 ms');
   });
 
   it('refuses a response larger than the tool allows (OUTPUT_TOO_LARGE)', async () => {
@@ -374,7 +376,7 @@ describe('service and metrics', { timeout: 30_000 }, () => {
   it('exposes tool latency and errors on /metrics', async () => {
     const text = await h.registry.metrics();
     expect(text).toMatch(/tool_runner_invocations_total\{tool="get_time",outcome="ok"\} [1-9]/);
-    expect(text).toMatch(/tool_runner_errors_total\{tool="slow_tool",code="TIMEOUT"\} 1/);
+    expect(text).toMatch(/tool_runner_errors_total\{tool="slow_tool",code="TIMEOUT"\} 2/);
     expect(text).toMatch(/tool_runner_errors_total\{tool="unknown",code="UNKNOWN_TOOL"\} [1-9]/);
     expect(text).toMatch(
       /tool_runner_invocation_duration_seconds_count\{tool="lookup_order",outcome="ok"\} [1-9]/,
