@@ -15,6 +15,8 @@
  * The row is `connected` before the call is moved: moving it ends the AI's leg at once, and the
  * call-ended consumer must then find a handoff that reached its human, not one still ringing.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { Logger } from '@app/platform';
 
 import type { BridgeControl } from '../adapters/bridge-control.js';
@@ -255,18 +257,9 @@ export class TransferRunner {
     );
   }
 
-  #sleep(ms: number): Promise<void> {
-    if (ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.#stop.signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
-    });
+  /** Waits `ms`, or less when the runner stops; the abort listener goes with the timer. */
+  async #sleep(ms: number): Promise<void> {
+    if (ms <= 0) return;
+    await sleep(ms, undefined, { signal: this.#stop.signal }).catch(() => undefined);
   }
 }
