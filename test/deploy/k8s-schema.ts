@@ -17,7 +17,10 @@ import { describeObject, ROOT_DIR, type K8sObject } from './manifests.js';
  *    against its model's interface; TypeScript's excess-property check rejects any field that
  *    the API type does not declare, at every depth.
  *
- * An apiVersion/kind the package has no model for is an error, never skipped.
+ * Prometheus Operator kinds (`monitoring.coreos.com/v1`: ServiceMonitor, PrometheusRule) come
+ * from `@kubernetes-models/prometheus-operator`, generated the same way from the operator's CRDs.
+ *
+ * An apiVersion/kind the packages have no model for is an error, never skipped.
  */
 
 /** One problem: which object, and what is wrong with it. */
@@ -31,9 +34,20 @@ interface Model {
 }
 type ModelClass = new (data: unknown) => Model;
 
+/** API groups served by a CRD, and the package holding their models. */
+const CRD_MODEL_PACKAGES: Readonly<Record<string, string>> = {
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
+};
+
+/** The module with the models of `apiVersion`, e.g. `kubernetes-models/apps/v1`. */
+function modelModule(apiVersion: string): string {
+  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '';
+  return `${CRD_MODEL_PACKAGES[group] ?? 'kubernetes-models'}/${apiVersion}`;
+}
+
 async function loadModel(apiVersion: string, kind: string): Promise<ModelClass | undefined> {
-  // `kubernetes-models/<group>/<version>` exports one class per kind (core group: `v1`).
-  const specifier = `kubernetes-models/${apiVersion}`;
+  // `<package>/<group>/<version>` exports one class per kind (core group: `v1`).
+  const specifier = modelModule(apiVersion);
   let mod: Record<string, unknown>;
   try {
     mod = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
@@ -109,7 +123,7 @@ function validateFieldsStrictly(objects: readonly K8sObject[]): SchemaProblem[] 
       alias = `T${typeAlias.size}`;
       typeAlias.set(key, alias);
       imports.push(
-        `import type { I${obj.kind} as ${alias} } from ${JSON.stringify(`kubernetes-models/${obj.apiVersion}/${obj.kind}`)};`,
+        `import type { I${obj.kind} as ${alias} } from ${JSON.stringify(`${modelModule(obj.apiVersion)}/${obj.kind}`)};`,
       );
     }
     // One object per line, so a diagnostic's line says which object it is about.

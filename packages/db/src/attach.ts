@@ -11,13 +11,26 @@ export interface DatabaseHost {
   readonly config: { readonly DATABASE_URL: string; readonly DATABASE_POOL_MAX: number };
   addCheck(name: string, check: () => Promise<{ ok: boolean; detail?: string }>): void;
   onClose(name: string, run: () => Promise<void>): void;
+  /** Exposes the pool's counters on /metrics (`db_pool_*{pool="database"}`). */
+  observePool?(
+    name: string,
+    pool: {
+      readonly totalCount: number;
+      readonly idleCount: number;
+      readonly waitingCount: number;
+    },
+  ): void;
 }
 
-/** Creates the client, registers `database` on /readyz and closes the pool on shutdown. */
+/**
+ * Creates the client, registers `database` on /readyz, exposes the pool's metrics and closes the
+ * pool on shutdown.
+ */
 export function attachDatabase(host: DatabaseHost): PrismaClient {
   const prisma = createPrismaClient({
     databaseUrl: host.config.DATABASE_URL,
     poolMax: host.config.DATABASE_POOL_MAX,
+    onPool: (pool) => host.observePool?.('database', pool),
   });
   host.addCheck('database', async () => {
     try {

@@ -1,4 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 
 import { PrismaClient } from './generated/prisma/client.js';
 
@@ -22,6 +23,12 @@ export interface CreatePrismaClientOptions {
    * @defaultValue silent
    */
   log?: DbLogger;
+  /**
+   * Receives the client's `pg` Pool once created, e.g. to expose its `totalCount`, `idleCount`
+   * and `waitingCount` as metrics. The pool stays the client's: `$disconnect()` ends it.
+   * @defaultValue none
+   */
+  onPool?: (pool: pg.Pool) => void;
 }
 
 /**
@@ -36,13 +43,14 @@ export function createPrismaClient(options: CreatePrismaClientOptions): PrismaCl
     throw new RangeError(`poolMax must be a positive integer, got ${poolMax}`);
   }
   const log = options.log;
-  const adapter = new PrismaPg(
-    { connectionString: options.databaseUrl, max: poolMax },
-    {
-      onPoolError: (err) => log?.warn({ err }, 'database pool connection error'),
-      onConnectionError: (err) => log?.warn({ err }, 'database connection error'),
-    },
-  );
+  // An explicit pool, so its counters can be observed; the adapter ends it on `$disconnect()`.
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: poolMax });
+  options.onPool?.(pool);
+  const adapter = new PrismaPg(pool, {
+    disposeExternalPool: true,
+    onPoolError: (err) => log?.warn({ err }, 'database pool connection error'),
+    onConnectionError: (err) => log?.warn({ err }, 'database connection error'),
+  });
   if (log === undefined) return new PrismaClient({ adapter });
 
   const client = new PrismaClient({

@@ -172,6 +172,16 @@ export function baseServiceEnv({ httpPort }: BaseServiceEnvOptions) {
         message: 'expected an http:// or https:// URL',
       })
       .optional(),
+    /**
+     * Sentry DSN (`https://<key>@<host>/<project>`): unhandled errors and HTTP 5xx are reported
+     * there, scrubbed of secrets and phone numbers. Unset: no error tracking, nothing is sent.
+     */
+    SENTRY_DSN: z
+      .string()
+      .refine((v) => urlWithProtocol(v, ['http:', 'https:']), {
+        message: 'expected an http:// or https:// URL',
+      })
+      .optional(),
     /** Deadline for the graceful shutdown after SIGTERM, in ms; keep it below the pod's grace period. */
     SHUTDOWN_TIMEOUT_MS: intEnv({ min: 0, max: 3_600_000, default: 10_000 }),
     /** Pod (instance) name, used in logs, metrics labels and the NATS connection name. */

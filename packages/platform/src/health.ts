@@ -141,12 +141,12 @@ export async function checkReadiness(
 }
 
 function httpMetrics(registry: Registry) {
-  const labelNames = ['method', 'route', 'status'] as const;
+  const labelNames = ['method', 'route', 'status', 'status_class'] as const;
   const requests =
     (registry.getSingleMetric('http_requests_total') as Counter<(typeof labelNames)[number]>) ??
     new Counter({
       name: 'http_requests_total',
-      help: 'HTTP requests answered, by method, route template and status code.',
+      help: 'HTTP requests answered, by method, route template, status code and class (2xx).',
       labelNames,
       registers: [registry],
     });
@@ -166,7 +166,7 @@ function httpMetrics(registry: Registry) {
 
 /**
  * Adds `/healthz`, `/readyz` and `/metrics` to `app`, and an `onResponse` hook that records
- * `http_requests_total` and `http_request_duration_seconds` (labels `method`, `route`, `status`;
+ * `http_requests_total` and `http_request_duration_seconds` (labels `method`, `route`, `status`, `status_class` such as `5xx`;
  * `route` is the route template, `unmatched` for 404s) for every other route of `app`.
  *
  * Call it on the root instance, before `app.ready()`. The probe routes log at `warn` only, so
@@ -192,6 +192,7 @@ export function registerHealthRoutes<
       method: request.method,
       route: route ?? 'unmatched',
       status: reply.statusCode,
+      status_class: `${Math.floor(reply.statusCode / 100)}xx`,
     };
     requests.inc(labels);
     duration.observe(labels, reply.elapsedTime / 1000);

@@ -62,6 +62,15 @@ export {
   type ReadinessReport,
 } from './health.js';
 export {
+  disabledErrorTracking,
+  scrubEvent,
+  startErrorTracking,
+  type CaptureContext,
+  type ErrorTracking,
+  type ErrorTrackingOptions,
+} from './error-tracking.js';
+export { registerNatsMetrics, registerPoolMetrics, type PoolStats } from './platform-metrics.js';
+export {
   installShutdown,
   type InstallShutdownOptions,
   type ShutdownHandle,

@@ -19,7 +19,7 @@ export const REDACTED = '[REDACTED]';
  * Keys whose values are secrets, at the top level and up to two levels deep (`*.key`,
  * `*.*.key`). Config objects are covered by their variable names.
  */
-const SECRET_KEYS = [
+export const SECRET_KEYS = [
   'authorization',
   'Authorization',
   'cookie',
@@ -52,7 +52,7 @@ const SECRET_KEYS = [
  * do-not-call list, `HumanAgent.phoneNumber`), in both their model and column spelling, because a
  * row logged as it came from the database must not leak them.
  */
-const PHONE_KEYS = [
+export const PHONE_KEYS = [
   'from',
   'to',
   'phone',
@@ -107,7 +107,7 @@ export function maskPhone(value: string): string {
  * Masks a whole phone value, or E.164 numbers embedded in a longer string (SIP URIs), or each
  * number of a list (a campaign's `fromNumbers`).
  */
-function maskPhoneValue(value: unknown): unknown {
+export function maskPhoneValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(maskPhoneValue);
   if (typeof value !== 'string') return value;
   const whole = maskPhone(value);
@@ -138,6 +138,27 @@ export interface CreateLoggerOptions {
    * @defaultValue `true`
    */
   traceIds?: boolean;
+  /**
+   * Called with the error (or the message, when no error was logged) of every `fatal` line,
+   * before it is written; the service runtime reports these to error tracking.
+   * @defaultValue none
+   */
+  onFatal?: (err: unknown, message: string | undefined) => void;
+}
+
+/** pino's numeric level of `fatal`. */
+const FATAL_LEVEL = 60;
+
+/** The error and message of a log call's arguments: `(err, msg)`, `({ err }, msg)` or `(msg)`. */
+function fatalArgs(args: readonly unknown[]): { err: unknown; message: string | undefined } {
+  const [first, second] = args;
+  const message = typeof second === 'string' ? second : undefined;
+  if (first instanceof Error) return { err: first, message: message ?? first.message };
+  if (typeof first === 'object' && first !== null) {
+    const fields = first as { err?: unknown; error?: unknown };
+    return { err: fields.err ?? fields.error ?? message, message };
+  }
+  return { err: typeof first === 'string' ? first : message, message: message ?? String(first) };
 }
 
 /** `traceId`/`spanId` of the active span, so log lines join their trace. */
@@ -173,6 +194,23 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       ...(opts.traceIds === false ? {} : { mixin: traceMixin }),
       serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
+      ...(opts.onFatal
+        ? {
+            hooks: {
+              logMethod(this: pino.Logger, args: Parameters<pino.LogFn>, method, level) {
+                if (level >= FATAL_LEVEL) {
+                  const { err, message } = fatalArgs(args);
+                  try {
+                    opts.onFatal?.(err, message);
+                  } catch {
+                    // Reporting must never stop the line from being written.
+                  }
+                }
+                return method.apply(this, args);
+              },
+            },
+          }
+        : {}),
       redact: {
         paths,
         // One censor for both rules: phone keys are masked, everything else is replaced.

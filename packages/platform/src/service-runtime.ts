@@ -15,7 +15,8 @@ import type { Registry } from 'prom-client';
 
 import { createNames, type Names } from '@app/contracts';
 
-import type { BaseServiceConfig } from './config.js';
+import { isSecretVariable, type BaseServiceConfig } from './config.js';
+import { startErrorTracking, type ErrorTracking } from './error-tracking.js';
 import { ConfigError } from './errors.js';
 import {
   createMetricsRegistry,
@@ -25,6 +26,7 @@ import {
 } from './health.js';
 import { createLogger, type Logger } from './logger.js';
 import { connectNats, natsHealthCheck, provisionJetStream } from './nats.js';
+import { registerNatsMetrics, registerPoolMetrics, type PoolStats } from './platform-metrics.js';
 import { installShutdown } from './shutdown.js';
 import { startTelemetry } from './telemetry.js';
 
@@ -49,6 +51,13 @@ export interface ServiceContext<C extends BaseServiceConfig> {
   onDrain(name: string, run: () => Promise<void>): void;
   /** Runs after the HTTP server closed and before NATS drains: close the service's own clients. */
   onClose(name: string, run: () => Promise<void>): void;
+  /**
+   * Exposes a connection pool's counters on /metrics (`db_pool_*{pool="<name>"}`); `attachDatabase`
+   * calls it with the service's pg Pool.
+   */
+  observePool(name: string, pool: PoolStats): void;
+  /** Reports an error to error tracking (Sentry when `SENTRY_DSN` is set; otherwise a no-op). */
+  reportError(err: unknown, context?: { tags?: Record<string, string> }): void;
 }
 
 /** A service's description, passed to {@link runService} from its `main.ts`. */
@@ -101,13 +110,28 @@ export async function runService<C extends BaseServiceConfig>(
   def: ServiceDefinition<C>,
 ): Promise<RunningService<C>> {
   const config = loadConfigOrExit(def.name, def.loadConfig);
+  // Bound once error tracking started; fatal lines logged before that are only logged.
+  const fatalSink: { errors?: ErrorTracking } = {};
   const log = createLogger({
+    onFatal: (err) => fatalSink.errors?.capture(err, { level: 'fatal' }),
     service: def.name,
     version: def.version,
     level: config.LOG_LEVEL,
     pod: config.POD_NAME,
     ...(def.logDestination ? { destination: def.logDestination } : {}),
   });
+  const errorTracking = await startErrorTracking({
+    dsn: config.SENTRY_DSN,
+    serviceName: def.name,
+    serviceVersion: def.version,
+    environment: config.NODE_ENV,
+    pod: config.POD_NAME,
+    log,
+    secrets: Object.entries(config)
+      .filter(([k, v]) => typeof v === 'string' && isSecretVariable(k, v))
+      .map(([, v]) => v as string),
+  });
+  fatalSink.errors = errorTracking;
   const telemetry = await startTelemetry({
     serviceName: def.name,
     serviceVersion: def.version,
@@ -126,6 +150,7 @@ export async function runService<C extends BaseServiceConfig>(
   await provisionJetStream(nc, names, log, { replicas: config.NATS_STREAM_REPLICAS });
 
   const registry = createMetricsRegistry({ service: def.name, pod: config.POD_NAME });
+  registerNatsMetrics(registry, nc);
   const checks: Record<string, HealthCheck> = { nats: natsHealthCheck(nc) };
   let capacity: (() => Capacity) | undefined;
   const drainSteps: Array<{ name: string; run: () => Promise<void> }> = [];
@@ -139,6 +164,23 @@ export async function runService<C extends BaseServiceConfig>(
     capacity: () => capacity?.() ?? { used: 0, limit: Number.POSITIVE_INFINITY },
     isShuttingDown: () => shuttingDown,
     registry,
+  });
+  // 5xx answers report the error that caused them: `onError` keeps it, `onResponse` sees the
+  // final status (a service's error handler may still turn it into a 4xx).
+  const requestErrors = new WeakMap<object, Error>();
+  app.addHook('onError', async (request, _reply, error) => {
+    requestErrors.set(request, error);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const error = requestErrors.get(request);
+    if (error === undefined || reply.statusCode < 500) return;
+    errorTracking.capture(error, {
+      tags: {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+    });
   });
 
   await def.setup({
@@ -156,6 +198,8 @@ export async function runService<C extends BaseServiceConfig>(
     },
     onDrain: (name, run) => drainSteps.push({ name, run }),
     onClose: (name, run) => closeSteps.push({ name, run }),
+    observePool: (name, pool) => registerPoolMetrics(registry, name, pool),
+    reportError: (err, context) => errorTracking.capture(err, context ?? {}),
   });
 
   const address = await app.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
@@ -175,6 +219,9 @@ export async function runService<C extends BaseServiceConfig>(
     ...closeSteps.slice().reverse(),
     { name: 'nats', run: () => nc.drain() },
     { name: 'telemetry', run: () => telemetry.shutdown() },
+    ...(errorTracking.enabled
+      ? [{ name: 'error-tracking', run: () => errorTracking.close() }]
+      : []),
   ];
 
   const handleSignals = def.handleSignals ?? true;

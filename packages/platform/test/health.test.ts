@@ -122,13 +122,13 @@ describe('health routes', () => {
     const text = res.body;
     expect(text).toMatch(/process_cpu_user_seconds_total\{service="test",pod="test-0"\}/);
     expect(text).toContain(
-      'http_requests_total{method="GET",route="/calls/:id",status="200",service="test",pod="test-0"} 2',
+      'http_requests_total{method="GET",route="/calls/:id",status="200",status_class="2xx",service="test",pod="test-0"} 2',
     );
     expect(text).toContain(
-      'http_requests_total{method="GET",route="unmatched",status="404",service="test",pod="test-0"} 1',
+      'http_requests_total{method="GET",route="unmatched",status="404",status_class="4xx",service="test",pod="test-0"} 1',
     );
     expect(text).toMatch(
-      /http_request_duration_seconds_bucket\{le="0.005",service="test",pod="test-0",method="GET",route="\/calls\/:id",status="200"\} 2/,
+      /http_request_duration_seconds_bucket\{le="0.005",service="test",pod="test-0",method="GET",route="\/calls\/:id",status="200",status_class="2xx"\} 2/,
     );
     expect(text).not.toContain('route="/healthz"');
   });

@@ -25,6 +25,32 @@ describe('logger', () => {
     expect(line?.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
   });
 
+  it("hands every fatal line's error to onFatal, and still writes the line", () => {
+    const fatal: Array<{ err: unknown; message: string | undefined }> = [];
+    const { log, lines } = capture({ onFatal: (err, message) => fatal.push({ err, message }) });
+    const boom = new Error('boom');
+    log.error({ err: new Error('only an error') }, 'not fatal');
+    log.fatal({ err: boom, origin: 'test' }, 'dying');
+    log.fatal(boom);
+    log.fatal('no error object');
+    expect(fatal).toEqual([
+      { err: boom, message: 'dying' },
+      { err: boom, message: 'boom' },
+      { err: 'no error object', message: 'no error object' },
+    ]);
+    expect(lines.map((l) => l.msg)).toEqual(['not fatal', 'dying', 'boom', 'no error object']);
+  });
+
+  it('writes a fatal line even when onFatal throws', () => {
+    const { log, lines } = capture({
+      onFatal: () => {
+        throw new Error('reporter down');
+      },
+    });
+    log.fatal('still written');
+    expect(lines.map((l) => l.msg)).toEqual(['still written']);
+  });
+
   it('respects the level', () => {
     const { log, lines } = capture({ level: 'warn' });
     log.info('hidden');
