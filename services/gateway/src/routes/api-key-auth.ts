@@ -6,11 +6,11 @@
  * - An unknown or a revoked key: 401 `invalid_token`.
  * - A role that may not do what the request does: 403 `insufficient_scope`.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { ApiKeyRole } from '@app/db';
 
-import type { ApiKeyPrincipal, ApiKeyStore } from '../adapters/api-keys.js';
+import { API_KEY_ROLES, type ApiKeyPrincipal, type ApiKeyStore } from '../adapters/api-keys.js';
 
 export interface ApiKeyAuthOptions {
   apiKeys: ApiKeyStore;
@@ -77,4 +77,37 @@ export function apiKeyAuth(opts: ApiKeyAuthOptions): {
     return undefined;
   };
   return { hook, principalOf: (request) => principals.get(request) };
+}
+
+const READS = new Set(['GET', 'HEAD']);
+
+/**
+ * The set-up every admin resource plugin shares (`/v1/campaigns`, `/v1/human-agents`,
+ * `/v1/http-tools`): any role reads, writers write, checked in `onRequest`; a 4xx thrown by fastify
+ * (bad JSON, body too large) answers `{ error }`, anything else is logged and answers 500. Returns
+ * the audit actor of a request (`api-key:<prefix>`).
+ */
+export function adminResourceAuth(
+  app: FastifyInstance,
+  opts: {
+    apiKeys: ApiKeyStore;
+    /** What a write does, for the 403 message (`change campaigns`). */
+    actionFor: (request: FastifyRequest) => string;
+    /** The log message of an unexpected failure (`campaign request failed`). */
+    failureLog: string;
+  },
+): (request: FastifyRequest) => string {
+  const auth = apiKeyAuth({
+    apiKeys: opts.apiKeys,
+    rolesFor: (request) => (READS.has(request.method) ? API_KEY_ROLES : WRITER_ROLES),
+    actionFor: opts.actionFor,
+  });
+  app.addHook('onRequest', auth.hook);
+  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
+    request.log.error({ err: error }, opts.failureLog);
+    return reply.code(500).send({ error: 'internal error' });
+  });
+  return (request) => `api-key:${auth.principalOf(request)?.prefix ?? 'unknown'}`;
 }

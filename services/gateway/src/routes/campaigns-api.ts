@@ -14,13 +14,13 @@
 import type { Readable } from 'node:stream';
 
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 import { campaignEvent, publishEvent, type CampaignEventType, type Names } from '@app/contracts';
 import type { Campaign, PrismaClient } from '@app/db';
 import type { DialingDirectory, ValidationIssue } from '@app/dialing';
 
-import { API_KEY_ROLES, type ApiKeyStore } from '../adapters/api-keys.js';
+import type { ApiKeyStore } from '../adapters/api-keys.js';
 import { importContacts, type ImportOptions } from '../adapters/campaign-contact-import.js';
 import { BodyTooLargeError, csvContacts, CsvImportError } from '../adapters/campaign-csv.js';
 import {
@@ -32,7 +32,7 @@ import {
 import type { RawContact } from '../domain/campaign-contacts.js';
 import { campaignIssues, readCampaignBody, type CampaignFields } from '../domain/campaign-input.js';
 import { campaignProgress, eventCounts } from '../domain/campaign-progress.js';
-import { apiKeyAuth, WRITER_ROLES } from './api-key-auth.js';
+import { adminResourceAuth } from './api-key-auth.js';
 
 export interface CampaignsApiOptions {
   apiKeys: ApiKeyStore;
@@ -56,7 +56,6 @@ const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
 
 /** Methods any role may use; the rest write. */
-const READS = new Set(['GET', 'HEAD']);
 
 /** Each action: the statuses it leaves, the one it reaches, the event it publishes. */
 const ACTIONS = {
@@ -122,25 +121,15 @@ export async function campaignsApiRoutes(
   const now = opts.now ?? (() => new Date());
   const store = new PrismaCampaignStore(opts.prisma);
   const importLimit = opts.importBodyLimit ?? DEFAULT_IMPORT_LIMIT;
-  const auth = apiKeyAuth({
+  const actor = adminResourceAuth(app, {
     apiKeys: opts.apiKeys,
-    rolesFor: (request) => (READS.has(request.method) ? API_KEY_ROLES : WRITER_ROLES),
     actionFor: () => 'change campaigns',
+    failureLog: 'campaign request failed',
   });
-  app.addHook('onRequest', auth.hook);
-  const actor = (request: FastifyRequest) =>
-    `api-key:${auth.principalOf(request)?.prefix ?? 'unknown'}`;
 
   app.removeContentTypeParser('text/plain');
   // The CSV reaches the handler as the raw stream: it is parsed as it arrives, never buffered.
   app.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
-
-  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
-    request.log.error({ err: error }, 'campaign request failed');
-    return reply.code(500).send({ error: 'internal error' });
-  });
 
   app.post('/v1/campaigns', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
     const read = readCampaignBody(request.body, false);

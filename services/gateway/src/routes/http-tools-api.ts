@@ -24,8 +24,8 @@ import { z } from 'zod';
 import { Prisma, type HttpTool, type PrismaClient } from '@app/db';
 import { httpToolDefinitionSchema, isBuiltinToolName, toolNameSchema } from '@app/tools';
 
-import { API_KEY_ROLES, type ApiKeyStore } from '../adapters/api-keys.js';
-import { apiKeyAuth, WRITER_ROLES } from './api-key-auth.js';
+import type { ApiKeyStore } from '../adapters/api-keys.js';
+import { adminResourceAuth } from './api-key-auth.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module, `.default` the plugin.
 const addFormats = addFormatsModule.default;
@@ -40,7 +40,6 @@ const PAGE_DEFAULT = 50;
 const PAGE_MAX = 200;
 /** More tools than a model can sensibly choose from. */
 const MAX_AGENT_TOOLS = 128;
-const READS = new Set(['GET', 'HEAD']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Create: the row's rules; what is not sent takes the column default. */
@@ -148,21 +147,11 @@ export async function httpToolsApiRoutes(
   opts: HttpToolsApiOptions,
 ): Promise<void> {
   const { prisma } = opts;
-  const auth = apiKeyAuth({
+  const actor = adminResourceAuth(app, {
     apiKeys: opts.apiKeys,
-    rolesFor: (request) => (READS.has(request.method) ? API_KEY_ROLES : WRITER_ROLES),
     actionFor: (request) =>
       request.url.startsWith('/v1/agents') ? "change agents' tools" : 'change http tools',
-  });
-  app.addHook('onRequest', auth.hook);
-  const actor = (request: FastifyRequest) =>
-    `api-key:${auth.principalOf(request)?.prefix ?? 'unknown'}`;
-
-  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
-    request.log.error({ err: error }, 'http tool request failed');
-    return reply.code(500).send({ error: 'internal error' });
+    failureLog: 'http tool request failed',
   });
 
   const invalid = (reply: FastifyReply, issues: Issue[], what = 'invalid http tool') =>

@@ -13,8 +13,8 @@ import { z } from 'zod';
 
 import { Prisma, type HumanAgent, type PrismaClient } from '@app/db';
 
-import { API_KEY_ROLES, type ApiKeyStore } from '../adapters/api-keys.js';
-import { apiKeyAuth, WRITER_ROLES } from './api-key-auth.js';
+import type { ApiKeyStore } from '../adapters/api-keys.js';
+import { adminResourceAuth } from './api-key-auth.js';
 
 export interface HumanAgentsApiOptions {
   apiKeys: ApiKeyStore;
@@ -22,7 +22,6 @@ export interface HumanAgentsApiOptions {
 }
 
 const BODY_LIMIT = 16 * 1024;
-const READS = new Set(['GET', 'HEAD']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const skill = z
@@ -119,20 +118,10 @@ export async function humanAgentsApiRoutes(
   opts: HumanAgentsApiOptions,
 ): Promise<void> {
   const { prisma } = opts;
-  const auth = apiKeyAuth({
+  const actor = adminResourceAuth(app, {
     apiKeys: opts.apiKeys,
-    rolesFor: (request) => (READS.has(request.method) ? API_KEY_ROLES : WRITER_ROLES),
     actionFor: () => 'change human agents',
-  });
-  app.addHook('onRequest', auth.hook);
-  const actor = (request: FastifyRequest) =>
-    `api-key:${auth.principalOf(request)?.prefix ?? 'unknown'}`;
-
-  app.setErrorHandler((error: { statusCode?: number; message: string }, request, reply) => {
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return reply.code(status).send({ error: error.message });
-    request.log.error({ err: error }, 'human agent request failed');
-    return reply.code(500).send({ error: 'internal error' });
+    failureLog: 'human agent request failed',
   });
 
   /** Runs `write` with its audit row in one transaction; 409 on a taken identity. */

@@ -103,7 +103,12 @@ export class HandoffStore {
     });
   }
 
-  async create(h: NewHandoff): Promise<string> {
+  /** Inserts a handoff row with the request's facts plus `fields`; answers its id. */
+  async #insert(
+    h: NewHandoff,
+    fields: Pick<Prisma.HandoffUncheckedCreateInput, 'status'> &
+      Partial<Prisma.HandoffUncheckedCreateInput>,
+  ): Promise<string> {
     const row = await this.prisma.handoff.create({
       data: {
         callId: h.callId,
@@ -112,30 +117,20 @@ export class HandoffStore {
         trigger: TRIGGER_COLUMN[h.trigger],
         skill: h.skill ?? null,
         mode: h.mode,
-        status: 'requested',
+        ...fields,
       },
       select: { id: true },
     });
     return row.id;
   }
 
+  create(h: NewHandoff): Promise<string> {
+    return this.#insert(h, { status: 'requested' });
+  }
+
   /** A handoff with its human chosen (`queued`). */
-  async createQueued(h: NewHandoff, humanAgentId: string, target: string): Promise<string> {
-    const row = await this.prisma.handoff.create({
-      data: {
-        callId: h.callId,
-        reason: h.reason,
-        summary: h.summary ?? null,
-        trigger: TRIGGER_COLUMN[h.trigger],
-        skill: h.skill ?? null,
-        mode: h.mode,
-        status: 'queued',
-        humanAgentId,
-        target,
-      },
-      select: { id: true },
-    });
-    return row.id;
+  createQueued(h: NewHandoff, humanAgentId: string, target: string): Promise<string> {
+    return this.#insert(h, { status: 'queued', humanAgentId, target });
   }
 
   /**
@@ -165,21 +160,7 @@ export class HandoffStore {
   }
 
   /** A handoff refused at once (no human): created and failed in one go, for the record. */
-  async createFailed(h: NewHandoff, failureReason: string): Promise<string> {
-    const row = await this.prisma.handoff.create({
-      data: {
-        callId: h.callId,
-        reason: h.reason,
-        summary: h.summary ?? null,
-        trigger: TRIGGER_COLUMN[h.trigger],
-        skill: h.skill ?? null,
-        mode: h.mode,
-        status: 'failed',
-        failureReason,
-        endedAt: new Date(),
-      },
-      select: { id: true },
-    });
-    return row.id;
+  createFailed(h: NewHandoff, failureReason: string): Promise<string> {
+    return this.#insert(h, { status: 'failed', failureReason, endedAt: new Date() });
   }
 }
