@@ -211,11 +211,15 @@ export async function startCampaignStack(opts: CampaignStackOptions): Promise<Ca
       agentId: agent.id,
       schedulers,
       async liveAtTwilio() {
-        let live = 0;
+        // One list per status, one after the other: a call that moves on between two lists
+        // (ringing, then in-progress) shows up in both, so calls are counted by SID, once.
+        const live = new Set<string>();
         for (const status of LIVE_STATUSES) {
-          live += (await listPage(`Status=${status}&PageSize=1000`)).calls.length;
+          for (const call of (await listPage(`Status=${status}&PageSize=1000`)).calls) {
+            live.add(call.sid);
+          }
         }
-        return live;
+        return live.size;
       },
       async consumerBacklog() {
         const jsm = await jetstreamManager(nc);
