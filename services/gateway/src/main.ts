@@ -35,6 +35,8 @@ await runService({
     });
     // Stop pulling before the database pool closes; the event in hand finishes first.
     ctx.onDrain('call-record-projector', () => projector.stop());
+    // [docs] @fastify/swagger must be registered before any route, to see them all.
+    // [/docs]
     const directory = new PrismaCallDirectory(prisma);
     const apiKeys = new PrismaApiKeyStore(prisma, ctx.log.child({ component: 'api-keys' }));
     // The background last_used_at writes finish when HTTP closes, before the database does.
@@ -53,6 +55,16 @@ await runService({
       js: jetstream(ctx.nc),
       names: ctx.names,
     });
+    // [auth] sign-in sessions, users, API key management
+    // [/auth]
+    // [admin] agents, phone numbers, do-not-call
+    // [/admin]
+    // [reports] call list, detail, export, stats
+    // [/reports]
+    // [live] live events (SSE) and operator actions
+    // [/live]
+    // [dashboard] the built dashboard's static files
+    // [/dashboard]
     await ctx.app.register(humanAgentsApiRoutes, { apiKeys, prisma });
     await ctx.app.register(httpToolsApiRoutes, { apiKeys, prisma });
     const { config } = ctx;
