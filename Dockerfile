@@ -22,7 +22,8 @@ ENV CI=true
 WORKDIR /repo
 
 # ---------------------------------------------------------------------------------------------
-# Build the whole workspace once (prisma generate + tsc -b); every image is cut from it.
+# Build the whole workspace once (prisma generate + tsc -b + the dashboard's Vite build);
+# every image is cut from it.
 FROM pnpm AS build
 # Only the lockfile and workspace settings decide what `pnpm fetch` downloads, so this layer
 # survives source edits.
@@ -45,6 +46,8 @@ RUN if [ -z "${SERVICE}" ] || [ ! -f "services/${SERVICE}/package.json" ]; then 
 # --legacy: pnpm 10's new deploy needs inject-workspace-packages; the legacy one does not.
 RUN --mount=type=cache,id=pnpm-store,target=/pnpm/store \
     pnpm --filter "@app/${SERVICE}" deploy --prod --legacy --offline --store-dir /pnpm/store /out
+# The gateway serves the dashboard's static files (DASHBOARD_DIR below); no other image has them.
+RUN if [ "${SERVICE}" = "gateway" ]; then cp -R packages/dashboard/dist /out/dashboard; fi
 
 # The migration runner (@app/db) and the SQL it applies.
 FROM build AS deploy-migrate
@@ -76,5 +79,7 @@ FROM runtime AS service
 ARG SERVICE
 LABEL org.opencontainers.image.title="voice-platform-${SERVICE}"
 COPY --from=deploy-service /out /app
+# Read by the gateway only (the folder exists in its image alone).
+ENV DASHBOARD_DIR=/app/dashboard
 USER node
 CMD ["node", "dist/main.js"]

@@ -1,13 +1,15 @@
 /**
  * Development seed: one agent answering one number, so a freshly migrated local database can take
- * a call from the simulators. Idempotent (upserts by the unique agent name and number), so it is
- * safe to run on every `pnpm dev`. Never run against production.
+ * a call from the simulators, and a dashboard admin to sign in with. Idempotent (upserts by the
+ * unique agent name, number and email), so it is safe to run on every `pnpm dev`. Never run
+ * against production: the admin's password is public.
  *
  * Run: `DATABASE_URL=... pnpm --filter @app/db seed`.
  */
 import { pathToFileURL } from 'node:url';
 
 import { createPrismaClient, type PrismaClient } from '@app/db';
+import { hashPassword, verifyPassword } from '@app/gateway';
 
 /** Name of the seeded agent. */
 export const DEMO_AGENT_NAME = 'demo-receptionist';
@@ -25,10 +27,14 @@ export const DEMO_TOOLS = [
 /** Seeded human agent, so `transfer_to_human` has someone to reach (the simulator answers). */
 export const DEMO_HUMAN_NAME = 'Front desk (demo)';
 export const DEMO_HUMAN_PHONE = '+15555550150';
+/** Seeded dashboard admin: a public, development-only sign-in. */
+export const DEV_ADMIN_EMAIL = 'admin@example.com';
+export const DEV_ADMIN_PASSWORD = 'admin-dev-password';
 
 /**
- * Upserts the demo agent (with the built-in tools), routes the demo number to it, and makes sure
- * a demo human agent exists (available, skill `reception`); returns the agent's and number's ids.
+ * Upserts the demo agent (with the built-in tools), routes the demo number to it, makes sure
+ * a demo human agent exists (available, skill `reception`) and that {@link DEV_ADMIN_EMAIL} can
+ * sign in as an admin with {@link DEV_ADMIN_PASSWORD}; returns the agent's and number's ids.
  */
 export async function seed(
   prisma: PrismaClient,
@@ -66,7 +72,26 @@ export async function seed(
       },
     });
   }
+  await seedDevAdmin(prisma);
   return { agentId: agent.id, phoneNumberId: phoneNumber.id };
+}
+
+/** The dev admin, enabled, with the dev password; the hash is kept when it still matches. */
+async function seedDevAdmin(prisma: PrismaClient): Promise<void> {
+  const existing = await prisma.user.findUnique({
+    where: { email: DEV_ADMIN_EMAIL },
+    select: { passwordHash: true },
+  });
+  // A fresh hash only when needed: scrypt is slow on purpose, and every `pnpm dev` seeds.
+  const passwordHash =
+    existing !== null && (await verifyPassword(DEV_ADMIN_PASSWORD, existing.passwordHash))
+      ? existing.passwordHash
+      : await hashPassword(DEV_ADMIN_PASSWORD);
+  await prisma.user.upsert({
+    where: { email: DEV_ADMIN_EMAIL },
+    update: { role: 'admin', disabledAt: null, passwordHash },
+    create: { email: DEV_ADMIN_EMAIL, name: 'Dev admin', role: 'admin', passwordHash },
+  });
 }
 
 async function main(): Promise<void> {

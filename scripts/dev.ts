@@ -11,6 +11,7 @@ import { createPrismaClient, migrate } from '@app/db';
 import { SIM_DEFAULTS, startSimulators, type Simulators } from '@app/sim';
 
 import { DEMO_PHONE_NUMBER, seed } from '../prisma/seed.js';
+import { buildDashboard } from './dev/dashboard.js';
 import { startDevNats } from './dev/nats.js';
 import { startDevPostgres } from './dev/postgres.js';
 import { devServices, startServices, stopServices, waitUntilReady } from './dev/services.js';
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
   // Everything below is overridable so a test can run this exact path in isolation.
   const dataDir = env.DEV_DATA_DIR ?? join(rootDir, '.dev');
   const services = devServices(Number(env.DEV_HTTP_PORT_BASE ?? 3000));
+  // The dashboard builds while the databases start; the gateway serves it at `/`.
+  const dashboard = buildDashboard(rootDir);
   const db = await startDevPostgres({
     dataDir,
     databaseUrl: env.DATABASE_URL,
@@ -105,6 +108,13 @@ async function main(): Promise<void> {
     say(`no Twilio/OpenAI credentials: simulators on ${sims.twilioUrl} and ${sims.openaiHttpUrl}`);
   }
 
+  const built = await dashboard;
+  if (built.ok) say('dashboard built');
+  else {
+    say('dashboard build failed (the gateway says so at /):');
+    for (const line of built.output.split('\n')) say(`  ${line}`);
+  }
+
   const children = startServices({
     services,
     rootDir,
@@ -156,6 +166,8 @@ async function main(): Promise<void> {
   for (const s of services) {
     say(`  ${s.name.padEnd(20)} http://127.0.0.1:${s.port}   (/healthz /readyz /metrics)`);
   }
+  say(`  dashboard            http://127.0.0.1:${services[0]!.port}/`);
+  say('  dashboard sign-in    admin@example.com / admin-dev-password (the dev seed)');
   say(`  database             ${db.url.replace(/:[^:@/]+@/, ':****@')}`);
   say(`  nats                 ${nats.url}`);
   if (sims) {

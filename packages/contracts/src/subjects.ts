@@ -216,6 +216,8 @@ function buildSubjects(p: string) {
     /** `human-agents.<agentId>.notify`: pub/sub to one human agent's dashboard. */
     humanAgentNotify: (agentId: string) =>
       `${p}human-agents.${assertToken('agentId', agentId, ID_TOKEN_PATTERN)}.notify`,
+    /** `human-agents.*.notify`: every human agent's notifications (the live operator view). */
+    allHumanAgentNotifies: `${p}human-agents.*.notify`,
     /** Split a call event subject into its id and event; `null` when it is not one. */
     parseCallEvent: (subject: string): { callId: string; event: string } | null => {
       if (!subject.startsWith(`${calls}.`)) return null;

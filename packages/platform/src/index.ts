@@ -42,6 +42,20 @@ export {
   type TelemetryOptions,
 } from './telemetry.js';
 export {
+  contextFromTraceparent,
+  contextWithSpan,
+  failSpan,
+  serviceSpans,
+  SpanKind,
+  SpanStatusCode,
+  traceparentOf,
+  type Attributes,
+  type Context,
+  type ServiceSpans,
+  type Span,
+  type SpanOptions,
+} from './spans.js';
+export {
   connectNats,
   natsHealthCheck,
   provisionJetStream,
@@ -70,6 +84,11 @@ export {
   type ErrorTrackingOptions,
 } from './error-tracking.js';
 export { registerNatsMetrics, registerPoolMetrics, type PoolStats } from './platform-metrics.js';
+export {
+  registerConsumerLagMetrics,
+  type ConsumerLagOptions,
+  type DurableConsumerRef,
+} from './consumer-lag-metrics.js';
 export {
   installShutdown,
   type InstallShutdownOptions,

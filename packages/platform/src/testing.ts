@@ -85,3 +85,5 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+export { captureSpans, type CapturedSpans, type ReadableSpan } from './span-capture.js';

@@ -5,15 +5,18 @@
  * One place, so the two inbound paths cannot drift apart.
  */
 import type { CallControlResult, CallEndReason } from '@app/contracts';
+import type { Context } from '@app/platform';
 
 import type { HandoffClient } from './adapters/handoff-client.js';
 import type { AgentSession } from './adapters/openai-realtime.js';
 import type { ToolRunnerClient } from './adapters/tool-runner-client.js';
+import { startCallTrace } from './call-trace.js';
 import {
   CallSession,
   type CallMedia,
   type RecoveryPolicy,
   type SessionEvent,
+  type SessionObserver,
 } from './domain/call-session.js';
 import type { RealtimeHandlers, RealtimeLeg } from './domain/realtime-leg.js';
 import type { ToolPolicy } from './domain/tool-calls.js';
@@ -61,6 +64,13 @@ export interface CallWiring {
 export interface LaunchSpec {
   callId: string;
   transport: LiveCallControl['transport'];
+  /** Inbound or outbound, when this path knows it (tracing only). */
+  direction?: 'inbound' | 'outbound' | undefined;
+  /**
+   * The trace the call continues: the gateway's webhook span as it reached this pod.
+   * @defaultValue the active context (a SIP offer's handler runs in its request's context)
+   */
+  traceContext?: Context | undefined;
   /** The agent's id: tools run as this agent's (tool-runner checks they are enabled for it). */
   agentId: string;
   agent: AgentSession;
@@ -85,24 +95,37 @@ export function launchCall(wiring: CallWiring, spec: LaunchSpec): CallSession {
   };
   let cleanup: (() => void) | null = null;
   const { runTool, handOff } = wiring;
+  const trace = startCallTrace({
+    callId,
+    transport: spec.transport,
+    direction: spec.direction,
+    agentId: spec.agentId,
+    parent: spec.traceContext,
+  });
+  const observers: SessionObserver[] = [{ providerConnected: () => trace.connected() }];
+  if (wiring.metrics) observers.push(metricsObserver(wiring.metrics));
   const session = new CallSession({
     callId,
     ...(wiring.pod ? { pod: wiring.pod } : {}),
     media: spec.media,
     emit,
-    openRealtime: spec.openRealtime,
+    openRealtime: (handlers) => {
+      trace.connecting();
+      return spec.openRealtime(handlers);
+    },
     greeting: { first: spec.agent.greetFirst ?? true, instructions: spec.agent.greeting ?? null },
     apologize: spec.apologize,
     ...(wiring.recovery ? { recovery: wiring.recovery } : {}),
     ...(spec.setupStartMs !== undefined ? { setupStartMs: spec.setupStartMs } : {}),
-    ...(wiring.metrics ? { observer: metricsObserver(wiring.metrics) } : {}),
-    runTool: runTool ? (call) => runTool(callId, spec.agentId, call) : null,
+    observer: combineObservers(observers),
+    runTool: runTool ? (call) => trace.tool(call, () => runTool(callId, spec.agentId, call)) : null,
     ...(wiring.toolPolicy ? { toolPolicy: wiring.toolPolicy } : {}),
-    handOff: handOff ? (ask) => handOff(callId, ask) : null,
+    handOff: handOff ? (ask) => trace.handoff(ask.trigger, () => handOff(callId, ask)) : null,
     ...(wiring.handoffDigit !== undefined ? { handoffDigit: wiring.handoffDigit } : {}),
     onEnded: (reason) => {
       spec.onEnded(reason);
       cleanup?.();
+      trace.end(reason);
       log.info({ reason }, 'call ended');
     },
   });
@@ -118,4 +141,27 @@ export function launchCall(wiring: CallWiring, spec: LaunchSpec): CallSession {
   // Ended while starting (the provider refused at once): release what onCallLive took.
   if (session.ended) cleanup?.();
   return session;
+}
+
+/**
+ * One observer that tells each of `observers` everything. A hook only one of them has is that
+ * one's own function, so the per-frame hooks cost no more than before.
+ */
+function combineObservers(observers: readonly SessionObserver[]): SessionObserver {
+  const combined: Record<string, (...args: never[]) => void> = {};
+  const hooks = new Map<string, Array<(...args: never[]) => void>>();
+  for (const o of observers) {
+    for (const [key, fn] of Object.entries(o) as Array<[string, (...args: never[]) => void]>) {
+      hooks.set(key, [...(hooks.get(key) ?? []), fn.bind(o)]);
+    }
+  }
+  for (const [key, fns] of hooks) {
+    combined[key] =
+      fns.length === 1
+        ? (fns[0] as (...args: never[]) => void)
+        : (...args) => {
+            for (const fn of fns) fn(...args);
+          };
+  }
+  return combined as SessionObserver;
 }

@@ -9,7 +9,7 @@ import { toolSpecsForAgent } from '@app/tools';
 
 import { agentSessionLoader } from './adapters/agent-sessions.js';
 import { callEventPublisher } from './adapters/call-events.js';
-import { callOwnership } from './adapters/call-ownership.js';
+import { callOwnership, OwnerHeartbeats } from './adapters/call-ownership.js';
 import { handoffClient } from './adapters/handoff-client.js';
 import { openAIRealtime, realtimeEndpoint } from './adapters/openai-realtime.js';
 import { openAISideband } from './adapters/openai-sideband.js';
@@ -21,7 +21,7 @@ import { LiveCalls } from './domain/live-calls.js';
 import { startOwnerSweeper } from './handlers/owner-sweeper.js';
 import { serveSipOffers } from './handlers/sip-offers.js';
 import type { CallWiring } from './launch-call.js';
-import { createBridgeMetrics } from './metrics.js';
+import { createBridgeMetrics, registerBridgeGauges } from './metrics.js';
 import { mediaStreamRoutes } from './routes/media-stream.js';
 
 await runService({
@@ -51,6 +51,11 @@ await runService({
     };
     const endpoint = apiKey ? realtimeEndpoint(connection) : null;
     const owners = await CallOwners.open(ctx.nc, ctx.names, ctx.log);
+    const heartbeats = new OwnerHeartbeats();
+    registerBridgeGauges(ctx.registry, {
+      maxCalls: ctx.config.MAX_CALLS,
+      ownerHeartbeatAgeSeconds: () => heartbeats.oldestAgeSeconds(),
+    });
     const sipCalls = endpoint ? openAISipCalls(endpoint.client) : null;
     const sweeper = startOwnerSweeper({
       ...(sipCalls ? { hangUpSip: (id: string) => sipCalls.hangup(id) } : {}),
@@ -84,6 +89,7 @@ await runService({
         owners,
         pod: ctx.config.POD_NAME,
         heartbeatMs: ctx.config.CALL_OWNER_HEARTBEAT_MS,
+        heartbeats,
         log: ctx.log.child({ component: 'call-ownership' }),
       }),
       runTool: toolRunnerClient({

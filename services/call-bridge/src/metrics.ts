@@ -135,6 +135,36 @@ export function createBridgeMetrics(registry: Registry): BridgeMetrics {
   };
 }
 
+/** What {@link registerBridgeGauges} reads. */
+export interface BridgeGaugeSources {
+  /** MAX_CALLS: the calls this pod takes at most. */
+  maxCalls: number;
+  /** Seconds since the least recently written owner entry of this pod's calls; 0 with none. */
+  ownerHeartbeatAgeSeconds: () => number;
+}
+
+/**
+ * Capacity and ownership gauges: `call_bridge_max_calls`, so capacity alerts compare live calls
+ * with each pod's own limit instead of a number copied from the Deployment, and
+ * `call_bridge_owner_heartbeat_age_seconds`, which grows when heartbeats to the call-owners
+ * bucket stop succeeding (past the bucket's 30 s TTL other pods' sweepers end the calls).
+ */
+export function registerBridgeGauges(registry: Registry, sources: BridgeGaugeSources): void {
+  new Gauge({
+    name: 'call_bridge_max_calls',
+    help: 'Calls this pod takes at most (MAX_CALLS)',
+    registers: [registry],
+  }).set(sources.maxCalls);
+  new Gauge({
+    name: 'call_bridge_owner_heartbeat_age_seconds',
+    help: "Seconds since the stalest of this pod's live calls last had its owner entry written (0 without calls)",
+    registers: [registry],
+    collect() {
+      this.set(sources.ownerHeartbeatAgeSeconds());
+    },
+  });
+}
+
 /** The session observer that feeds these metrics. */
 export function metricsObserver(m: BridgeMetrics): SessionObserver {
   // Per-frame observations go to label children resolved once: prom-client hashes the labels

@@ -1,7 +1,7 @@
 // Outbound dialing: call requests, campaigns, pacing, calling windows, retries.
 // Composition root: wiring only (STYLE.md 6.2).
 import { attachDatabase } from '@app/db';
-import { readPackageVersion, runService } from '@app/platform';
+import { readPackageVersion, registerConsumerLagMetrics, runService } from '@app/platform';
 
 import { twilioDialer } from './adapters/twilio-dialer.js';
 import { loadConfig } from './config.js';
@@ -14,6 +14,14 @@ await runService({
   setup: async (ctx) => {
     const prisma = attachDatabase(ctx);
     const c = ctx.config;
+    // The backlog of the work queue the dialer drains, and of its call-end consumer.
+    registerConsumerLagMetrics(ctx.registry, ctx.nc, [
+      { stream: ctx.names.streams.callRequests.name, consumer: ctx.names.consumers.callRequests },
+      {
+        stream: ctx.names.streams.calls.name,
+        consumer: ctx.names.consumers.schedulerOnCallEnded,
+      },
+    ]);
     const { TWILIO_ACCOUNT_SID: accountSid, TWILIO_AUTH_TOKEN: authToken } = c;
     if (!accountSid || !authToken) {
       ctx.log.warn('TWILIO_ACCOUNT_SID is not set: call requests are recorded but not dialed');

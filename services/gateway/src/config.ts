@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import {
   baseServiceEnv,
+  boolEnv,
   intEnv,
   parseConfig,
   refuseDevStreamTokenSecret,
@@ -57,10 +58,35 @@ export const configSchema = baseServiceEnv({ httpPort: 3000 })
      * CALL_REQUESTS stream keeps a request 30 days, so a later one could expire before its time.
      */
     CALL_MAX_SCHEDULE_AHEAD_DAYS: intEnv({ min: 1, max: 30, default: 30 }),
+    /**
+     * The built dashboard (index.html and assets/) served at `/`. Unset: packages/dashboard/dist
+     * of this checkout (the container image sets it to the copy inside the image).
+     */
+    DASHBOARD_DIR: z.string().min(1).optional(),
+    /**
+     * Whether the dashboard's session cookie is Secure (sent over HTTPS only) and named
+     * `__Host-vp_session`; false names it `vp_session`. Unset: true when NODE_ENV is
+     * `production`, false otherwise, so `pnpm dev` on http://127.0.0.1 can sign in while a
+     * deployment cannot leak the cookie over plain HTTP by default. Read it through
+     * {@link sessionCookieSecure}.
+     */
+    SESSION_COOKIE_SECURE: boolEnv.optional(),
+    /**
+     * How long a dashboard sign-in lasts, in hours, from sign-in (the cookie's Max-Age and the
+     * session's `expiresAt`); then the user signs in again.
+     */
+    SESSION_TTL_HOURS: intEnv({ min: 1, max: 720, default: 12 }),
   })
   .superRefine(refuseDevStreamTokenSecret);
 
 export type Config = z.output<typeof configSchema>;
+
+/** The session cookie's Secure flag: `SESSION_COOKIE_SECURE`, else whether NODE_ENV is production. */
+export function sessionCookieSecure(
+  config: Pick<Config, 'SESSION_COOKIE_SECURE' | 'NODE_ENV'>,
+): boolean {
+  return config.SESSION_COOKIE_SECURE ?? config.NODE_ENV === 'production';
+}
 
 /** Parses and freezes the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

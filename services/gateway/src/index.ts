@@ -59,3 +59,33 @@ export {
   type OfferPolicy,
 } from './domain/sip-offerer.js';
 export { bridgeOwnsEnd, endReasonForStatus } from './domain/twilio-status.js';
+export { apiKeysApiRoutes, type ApiKeysApiOptions } from './routes/api-keys-api.js';
+export { usersApiRoutes, type UsersApiOptions } from './routes/users-api.js';
+export { sessionApiRoutes, type SessionApiOptions } from './routes/session-api.js';
+export {
+  sessionAuthPlugin,
+  sessionCookieName,
+  signedInSession,
+  type SessionAuthOptions,
+  type SessionCookieSettings,
+  type SessionLookup,
+} from './routes/session-auth.js';
+export { adminResourceAuth, type Principal } from './routes/api-key-auth.js';
+export {
+  createUser,
+  normalizeEmail,
+  PrismaUserStore,
+  type CredentialCheck,
+  type NewUser,
+  type UserRecord,
+  type UserStore,
+} from './adapters/users.js';
+export {
+  hashSessionToken,
+  PrismaSessionStore,
+  type ActiveSession,
+  type SessionStore,
+  type SessionUser,
+} from './adapters/sessions.js';
+export { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './domain/passwords.js';
+export { sessionCookieSecure } from './config.js';

@@ -10,16 +10,32 @@ import { readPackageVersion, runService } from '@app/platform';
 import { PrismaApiKeyStore } from './adapters/api-keys.js';
 import { PrismaCallDirectory } from './adapters/call-directory.js';
 import { PrismaCallRecordStore } from './adapters/call-record-store.js';
+import { PrismaSessionStore } from './adapters/sessions.js'; // [auth]
+import { PrismaUserStore } from './adapters/users.js'; // [auth]
 import { KvWebhookClaims } from './adapters/webhook-claims.js';
-import { loadConfig } from './config.js';
+import { loadConfig, sessionCookieSecure } from './config.js'; // [auth]
 import { startCallRecordProjector } from './handlers/call-record-projector.js';
+import { createGatewayMetrics } from './metrics.js'; // [observability]
+import { agentsApiRoutes } from './routes/agents-api.js'; // [admin]
+import { registerApiDocs } from './routes/api-docs.js'; // [docs]
+import { apiKeysApiRoutes } from './routes/api-keys-api.js'; // [auth]
+import { callActionsApiRoutes } from './routes/call-actions-api.js'; // [live]
+import { callRecordsApiRoutes } from './routes/call-records-api.js'; // [reports]
 import { callsApiRoutes } from './routes/calls-api.js';
 import { campaignsApiRoutes } from './routes/campaigns-api.js';
+import { dashboardStaticRoutes } from './routes/dashboard-static.js'; // [dashboard]
+import { doNotCallApiRoutes } from './routes/do-not-call-api.js'; // [admin]
 import { httpToolsApiRoutes } from './routes/http-tools-api.js';
 import { humanAgentsApiRoutes } from './routes/human-agents-api.js';
+import { liveEventsRoutes } from './routes/live-events.js'; // [live]
 import { openAIWebhookRoutes } from './routes/openai-webhook.js';
+import { phoneNumbersApiRoutes } from './routes/phone-numbers-api.js'; // [admin]
+import { sessionApiRoutes } from './routes/session-api.js'; // [auth]
+import { sessionAuthPlugin } from './routes/session-auth.js'; // [auth]
+import { statsApiRoutes } from './routes/stats-api.js'; // [reports]
 import { twilioOutboundRoutes } from './routes/twilio-outbound.js';
 import { twilioWebhookRoutes } from './routes/twilio-webhooks.js';
+import { usersApiRoutes } from './routes/users-api.js'; // [auth]
 
 await runService({
   name: 'gateway',
@@ -27,6 +43,7 @@ await runService({
   loadConfig: () => loadConfig(),
   setup: async (ctx) => {
     const prisma = attachDatabase(ctx);
+    const webhookMetrics = createGatewayMetrics(ctx.registry, ctx.nc, ctx.names); // [observability]
     const projector = await startCallRecordProjector({
       nc: ctx.nc,
       names: ctx.names,
@@ -36,7 +53,28 @@ await runService({
     // Stop pulling before the database pool closes; the event in hand finishes first.
     ctx.onDrain('call-record-projector', () => projector.stop());
     // [docs] @fastify/swagger must be registered before any route, to see them all.
+    await registerApiDocs(ctx.app, {
+      version: readPackageVersion(import.meta.url),
+      secureCookie: sessionCookieSecure(ctx.config),
+    });
     // [/docs]
+    // [auth-plugin] the session cookie, before every route plugin: a root hook runs after the
+    // onRequest hooks of plugins registered earlier, so their auth would not see the session.
+    const sessionCookie = {
+      secure: sessionCookieSecure(ctx.config),
+      ttlSec: ctx.config.SESSION_TTL_HOURS * 60 * 60,
+    };
+    const sessions = new PrismaSessionStore(prisma, {
+      ttlMs: sessionCookie.ttlSec * 1000,
+      log: ctx.log.child({ component: 'sessions' }),
+    });
+    ctx.app.addHook('onClose', () => sessions.settled());
+    await ctx.app.register(sessionAuthPlugin, {
+      sessions,
+      cookie: sessionCookie,
+      publicBaseUrl: ctx.config.PUBLIC_BASE_URL,
+    });
+    // [/auth-plugin]
     const directory = new PrismaCallDirectory(prisma);
     const apiKeys = new PrismaApiKeyStore(prisma, ctx.log.child({ component: 'api-keys' }));
     // The background last_used_at writes finish when HTTP closes, before the database does.
@@ -56,14 +94,35 @@ await runService({
       names: ctx.names,
     });
     // [auth] sign-in sessions, users, API key management
+    await ctx.app.register(sessionApiRoutes, {
+      users: new PrismaUserStore(prisma),
+      sessions,
+      cookie: sessionCookie,
+    });
+    await ctx.app.register(usersApiRoutes, { apiKeys, prisma });
+    await ctx.app.register(apiKeysApiRoutes, { apiKeys, prisma });
     // [/auth]
     // [admin] agents, phone numbers, do-not-call
+    await ctx.app.register(agentsApiRoutes, { apiKeys, prisma });
+    await ctx.app.register(phoneNumbersApiRoutes, { apiKeys, prisma });
+    await ctx.app.register(doNotCallApiRoutes, { apiKeys, prisma });
     // [/admin]
     // [reports] call list, detail, export, stats
+    await ctx.app.register(callRecordsApiRoutes, { apiKeys, prisma });
+    await ctx.app.register(statsApiRoutes, { apiKeys, prisma });
     // [/reports]
     // [live] live events (SSE) and operator actions
+    await ctx.app.register(liveEventsRoutes, {
+      apiKeys,
+      prisma,
+      nc: ctx.nc,
+      js: jetstream(ctx.nc),
+      names: ctx.names,
+    });
+    await ctx.app.register(callActionsApiRoutes, { apiKeys, prisma, nc: ctx.nc, names: ctx.names });
     // [/live]
     // [dashboard] the built dashboard's static files
+    await ctx.app.register(dashboardStaticRoutes, { dir: ctx.config.DASHBOARD_DIR });
     // [/dashboard]
     await ctx.app.register(humanAgentsApiRoutes, { apiKeys, prisma });
     await ctx.app.register(httpToolsApiRoutes, { apiKeys, prisma });
@@ -92,6 +151,7 @@ await runService({
       js: jetstream(ctx.nc),
       names: ctx.names,
       offerDeadlineMs: config.SIP_OFFER_DEADLINE_MS,
+      metrics: webhookMetrics, // [observability]
     });
     await ctx.app.register(twilioWebhookRoutes, {
       publicBaseUrl: ctx.config.PUBLIC_BASE_URL,
@@ -102,6 +162,7 @@ await runService({
       js: jetstream(ctx.nc),
       names: ctx.names,
       directory,
+      metrics: webhookMetrics, // [observability]
     });
     await ctx.app.register(twilioOutboundRoutes, {
       publicBaseUrl: config.PUBLIC_BASE_URL,
@@ -112,6 +173,7 @@ await runService({
       js: jetstream(ctx.nc),
       names: ctx.names,
       directory,
+      metrics: webhookMetrics, // [observability]
     });
   },
 });

@@ -307,9 +307,11 @@ describe('gateway - POST /twilio/outbound', { timeout: 30_000 }, () => {
         expect(res.statusCode).toBe(200);
         expect(res.headers['content-type']).toMatch(/text\/xml/);
         expect(res.body).toMatch(
-          /<Response><Connect><Stream url="ws:\/\/127\.0\.0\.1:9\/media">(<Parameter [^>]+\/>){3}<\/Stream><\/Connect><\/Response>$/,
+          /<Response><Connect><Stream url="ws:\/\/127\.0\.0\.1:9\/media">(<Parameter [^>]+\/>){4}<\/Stream><\/Connect><\/Response>$/,
         );
         expect(paramOf(res.body, 'callId')).toBe(callId);
+        // For the bridge's call span (telemetry is not started here: no traceparent).
+        expect(paramOf(res.body, 'direction')).toBe('outbound');
         expect(paramOf(res.body, 'agentId')).toBe(agents.voicemail);
         const token = verifyStreamToken(paramOf(res.body, 'token') ?? '', SECRET);
         expect(token.ok && token.claims).toMatchObject({ callId, agentId: agents.voicemail });

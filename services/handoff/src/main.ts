@@ -1,7 +1,7 @@
 // Human-agent queues, notifications, cold and warm transfers.
 // Composition root: wiring only (STYLE.md 6.2).
 import { attachDatabase } from '@app/db';
-import { readPackageVersion, runService } from '@app/platform';
+import { readPackageVersion, registerConsumerLagMetrics, runService } from '@app/platform';
 
 import { twilioVoice } from './adapters/twilio-voice.js';
 import { loadConfig } from './config.js';
@@ -14,6 +14,9 @@ await runService({
   loadConfig: () => loadConfig(),
   setup: async (ctx) => {
     const prisma = attachDatabase(ctx);
+    registerConsumerLagMetrics(ctx.registry, ctx.nc, [
+      { stream: ctx.names.streams.calls.name, consumer: ctx.names.consumers.handoffOnCallEnded },
+    ]);
     const version = readPackageVersion(import.meta.url);
     const c = ctx.config;
     const { TWILIO_ACCOUNT_SID: accountSid, TWILIO_AUTH_TOKEN: authToken } = c;

@@ -137,7 +137,7 @@ export const callEventDataSchemas = {
     summary: z.string().optional(),
     queue: nonEmpty.optional(),
     skill: nonEmpty.optional(),
-    trigger: z.enum(['tool', 'dtmf', 'rule']),
+    trigger: z.enum(['tool', 'dtmf', 'rule', 'operator']),
     /** The Handoff row; set by the handoff service, which emits this event for every trigger. */
     handoffId: nonEmpty.optional(),
     mode: z.enum(['cold', 'warm']).optional(),

@@ -15,8 +15,11 @@ export const handoffTransferSchema = z.object({
   /** Queue skill to route on; absent means the default queue. */
   skill: nonEmpty.optional(),
   mode: z.enum(['cold', 'warm']),
-  /** What asked: the model's transfer_to_human tool, the caller's key press, or a rule. */
-  trigger: z.enum(['tool', 'dtmf', 'rule']).default('tool'),
+  /**
+   * What asked: the model's transfer_to_human tool, the caller's key press, a rule, or an
+   * operator from the dashboard (`POST /v1/calls/:id/transfer`).
+   */
+  trigger: z.enum(['tool', 'dtmf', 'rule', 'operator']).default('tool'),
 });
 
 /** `data` of the reply: the handoff was queued (and maybe already has a target), or refused. */

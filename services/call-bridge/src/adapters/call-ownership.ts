@@ -13,10 +13,14 @@ import {
   callOwner,
   serveEndpoint,
   type BusLogger,
+  type CallControlCommand,
+  type CallControlResult,
   type CallOwners,
   type Names,
 } from '@app/contracts';
+import { SpanKind } from '@app/platform';
 
+import { spans } from '../call-trace.js';
 import type { LiveCallControl } from '../launch-call.js';
 
 export interface OwnershipDeps {
@@ -27,7 +31,40 @@ export interface OwnershipDeps {
   pod: string;
   /** Re-put interval; well under the bucket TTL (30 s). @defaultValue 10 000 */
   heartbeatMs?: number;
+  /** Records each successful write, for the heartbeat-age gauge. */
+  heartbeats?: OwnerHeartbeats;
   log: BusLogger;
+}
+
+/**
+ * When each live call's owner entry was last written by this pod (claim or heartbeat), so a
+ * gauge can show heartbeats that stopped succeeding before the bucket TTL drops the entries.
+ */
+export class OwnerHeartbeats {
+  readonly #lastWrite = new Map<string, number>();
+  readonly #now: () => number;
+
+  /** @param now - ms clock. @defaultValue Date.now */
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /** The call's entry was written just now. */
+  beat(callId: string): void {
+    this.#lastWrite.set(callId, this.#now());
+  }
+
+  /** The call ended: its entry is released, nothing more to heartbeat. */
+  forget(callId: string): void {
+    this.#lastWrite.delete(callId);
+  }
+
+  /** Seconds since the least recently written entry; 0 when this pod holds no call. */
+  oldestAgeSeconds(): number {
+    let oldest = Infinity;
+    for (const at of this.#lastWrite.values()) oldest = Math.min(oldest, at);
+    return oldest === Infinity ? 0 : Math.max(0, this.#now() - oldest) / 1_000;
+  }
 }
 
 /** Builds the media route's `onCallLive`: claim, heartbeat and control, undone at call end. */
@@ -35,6 +72,8 @@ export function callOwnership(deps: OwnershipDeps): (call: LiveCallControl) => (
   return (call) => {
     const owner = callOwner({ pod: deps.pod, transport: call.transport, since: new Date() });
     const log = { callId: call.callId, pod: deps.pod };
+    // Claimed just now: by the claim below, or (SIP) by the offer handler before it accepted.
+    deps.heartbeats?.beat(call.callId);
     void deps.owners.claim(call.callId, owner).then(
       async (claimed) => {
         if (claimed) return;
@@ -45,12 +84,38 @@ export function callOwnership(deps: OwnershipDeps): (call: LiveCallControl) => (
       },
       (err: unknown) => deps.log.error({ ...log, err }, 'call owner not written'),
     );
+    let ended = false;
     const heartbeat = setInterval(() => {
-      deps.owners.put(call.callId, owner).catch((err: unknown) => {
-        deps.log.warn({ ...log, err }, 'call owner heartbeat failed');
-      });
+      deps.owners.put(call.callId, owner).then(
+        () => {
+          if (!ended) deps.heartbeats?.beat(call.callId);
+        },
+        (err: unknown) => {
+          deps.log.warn({ ...log, err }, 'call owner heartbeat failed');
+        },
+      );
     }, deps.heartbeatMs ?? 10_000);
     heartbeat.unref();
+
+    const runCommand = async (command: CallControlCommand): Promise<CallControlResult> => {
+      if (command.action === 'hangup') {
+        call.hangup('agent-hangup');
+        return { ok: true };
+      }
+      if (command.action === 'inject') {
+        return call.inject(command.text, command.role ?? 'system')
+          ? { ok: true }
+          : { ok: false, error: { code: 'CALL_NOT_LIVE', message: 'the call has ended' } };
+      }
+      if (call.transfer) return call.transfer(command.target, command.mode);
+      return {
+        ok: false,
+        error: {
+          code: 'NOT_SUPPORTED',
+          message: `transfers of ${call.transport} calls are not supported yet`,
+        },
+      };
+    };
 
     const control = serveEndpoint({
       nc: deps.nc,
@@ -60,29 +125,19 @@ export function callOwnership(deps: OwnershipDeps): (call: LiveCallControl) => (
       // Only the owning pod subscribes: no queue group is needed, none is wanted.
       queue: null,
       logger: deps.log,
-      handler: async (request) => {
-        const command = request.data;
-        if (command.action === 'hangup') {
-          call.hangup('agent-hangup');
-          return { ok: true };
-        }
-        if (command.action === 'inject') {
-          return call.inject(command.text, command.role ?? 'system')
-            ? { ok: true }
-            : { ok: false, error: { code: 'CALL_NOT_LIVE', message: 'the call has ended' } };
-        }
-        if (call.transfer) return call.transfer(command.target, command.mode);
-        return {
-          ok: false,
-          error: {
-            code: 'NOT_SUPPORTED',
-            message: `transfers of ${call.transport} calls are not supported yet`,
-          },
-        };
-      },
+      // Under the asker's span (an operator's action, or the handoff service moving the call).
+      handler: (request) =>
+        spans.withSpan(
+          `call.control ${request.data.action}`,
+          { 'call.id': call.callId, 'call.transport': call.transport },
+          () => runCommand(request.data),
+          { kind: SpanKind.SERVER },
+        ),
     });
 
     return () => {
+      ended = true;
+      deps.heartbeats?.forget(call.callId);
       clearInterval(heartbeat);
       control.unsubscribe();
       deps.owners.release(call.callId).catch((err: unknown) => {

@@ -16,7 +16,7 @@ import type { WebSocket } from 'ws';
 import { z } from 'zod';
 
 import type { CallEndReason } from '@app/contracts';
-import { verifyStreamToken } from '@app/platform';
+import { contextFromTraceparent, verifyStreamToken, type Context } from '@app/platform';
 
 import type { LoadAgent } from '../adapters/agent-sessions.js';
 import type { AgentSession, OpenRealtime } from '../adapters/openai-realtime.js';
@@ -58,6 +58,10 @@ const startSchema = z.object({
       callId: z.string().min(1),
       agentId: z.string().min(1),
       token: z.string().min(1),
+      // Tracing only (the gateway's webhook span, the call's direction): a value that is not
+      // what the gateway writes is ignored, never a reason to refuse the call.
+      traceparent: z.string().max(128).optional().catch(undefined),
+      direction: z.enum(['inbound', 'outbound']).optional().catch(undefined),
     }),
   }),
 });
@@ -230,6 +234,8 @@ export async function mediaStreamRoutes(
         callSid,
         setupStartMs: claims.setupStartMs,
         openRealtime,
+        direction: params.direction,
+        traceContext: contextFromTraceparent(params.traceparent),
       });
     }
 
@@ -240,6 +246,8 @@ export async function mediaStreamRoutes(
       callSid: string | undefined;
       setupStartMs: number | undefined;
       openRealtime: OpenRealtime;
+      direction: 'inbound' | 'outbound' | undefined;
+      traceContext: Context;
     }): Promise<void> {
       const { id } = call;
       const callLog = log.child({ callId: id, streamSid: call.streamSid });
@@ -276,6 +284,8 @@ export async function mediaStreamRoutes(
       const s = launchCall(opts, {
         callId: id,
         transport: 'media-streams',
+        direction: call.direction,
+        traceContext: call.traceContext,
         agentId: call.agentId,
         agent,
         log: callLog,

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
-import { ApiKeyRole, type PrismaClient } from '@app/db';
+import { ApiKeyRole, type Prisma, type PrismaClient } from '@app/db';
 
 /** Every role (`api_key_role`): `admin` and `operator` act, `viewer` only reads. */
 export const API_KEY_ROLES: readonly ApiKeyRole[] = Object.values(ApiKeyRole);
@@ -57,14 +57,22 @@ export function generateApiKey(): { key: string; hashedKey: string; prefix: stri
 }
 
 /**
- * Creates a key row and returns the key, the only time it is available in full.
+ * Creates a key row and returns the key, the only time it is available in full. Takes a
+ * transaction client too, so the caller can commit the key with its audit row.
  *
  * @throws RangeError when `name` is blank or `role` is not a role.
  */
 export async function createApiKey(
-  prisma: PrismaClient,
+  prisma: PrismaClient | Prisma.TransactionClient,
   input: { name: string; role: string },
-): Promise<{ id: string; key: string; prefix: string; role: ApiKeyRole }> {
+): Promise<{
+  id: string;
+  key: string;
+  name: string;
+  prefix: string;
+  role: ApiKeyRole;
+  createdAt: Date;
+}> {
   const name = input.name.trim();
   if (name === '') throw new RangeError('the key needs a name, e.g. "local-dev"');
   const role = API_KEY_ROLES.find((r) => r === input.role);
@@ -74,9 +82,9 @@ export async function createApiKey(
   const { key, hashedKey, prefix } = generateApiKey();
   const row = await prisma.apiKey.create({
     data: { name, hashedKey, prefix, role },
-    select: { id: true },
+    select: { id: true, createdAt: true },
   });
-  return { id: row.id, key, prefix, role };
+  return { id: row.id, key, name, prefix, role, createdAt: row.createdAt };
 }
 
 /** Receives failures of the background `last_used_at` write. */

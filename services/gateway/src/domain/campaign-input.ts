@@ -78,7 +78,8 @@ const instant = z
   )
   .nullable();
 
-const bodySchema = z.strictObject({
+/** The body's fields and types (the route's OpenAPI description documents it too). */
+export const campaignBodySchema = z.strictObject({
   name: z.string().trim().min(1, 'name is required').max(200),
   agentId: z.string().max(64),
   fromNumbers: z.array(z.string().max(64)).max(100).optional(),
@@ -103,7 +104,7 @@ const bodySchema = z.strictObject({
     .nullable()
     .optional(),
 });
-type Body = z.output<typeof bodySchema>;
+type Body = z.output<typeof campaignBodySchema>;
 
 const issue = (field: string, message: string): ValidationIssue => ({
   field,
@@ -133,7 +134,7 @@ export function readCampaignBody(
     return { ok: false, issues: [issue('body', 'the body must be a JSON object')] };
   }
   const raw = body as Record<string, unknown>;
-  const schema = partial ? bodySchema.partial() : bodySchema;
+  const schema = partial ? campaignBodySchema.partial() : campaignBodySchema;
   const parsed = schema.safeParse(raw);
   const issues: ValidationIssue[] = [];
   if (!parsed.success) {

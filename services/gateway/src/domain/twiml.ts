@@ -23,11 +23,21 @@ export interface StreamTwimlOptions {
  * a short-lived stream token for this call and agent (the stream URL carries no query string:
  * twilio.md §3.1). The bridge checks the token before it takes the stream.
  *
+ * Two more parameters are for tracing only, so they are not in the token: `traceparent`, the
+ * webhook's span, which the bridge's call span continues (Twilio hands custom parameters back
+ * in the stream's `start` message), and `direction`. A forged value can only mislabel a trace.
+ *
  * @param call.setupStartMs - When Twilio's TwiML request for this call arrived, epoch ms: the
  *   start of call setup time, carried in the token.
  */
 export function connectStreamTwiml(
-  call: { callId: string; agentId: string; setupStartMs: number },
+  call: {
+    callId: string;
+    agentId: string;
+    setupStartMs: number;
+    direction?: 'inbound' | 'outbound';
+    traceparent?: string | undefined;
+  },
   opts: StreamTwimlOptions,
 ): string {
   const token = signStreamToken({
@@ -42,6 +52,8 @@ export function connectStreamTwiml(
   stream.parameter({ name: 'callId', value: call.callId });
   stream.parameter({ name: 'agentId', value: call.agentId });
   stream.parameter({ name: 'token', value: token });
+  if (call.direction) stream.parameter({ name: 'direction', value: call.direction });
+  if (call.traceparent) stream.parameter({ name: 'traceparent', value: call.traceparent });
   return response.toString();
 }
 

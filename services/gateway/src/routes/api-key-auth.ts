@@ -1,16 +1,35 @@
 /**
- * API-key authentication shared by the REST routes (`/v1/calls`, `/v1/campaigns`): an `onRequest`
- * hook, so an anonymous client never makes us read a body.
+ * Authentication shared by the REST routes (`/v1/calls`, `/v1/campaigns`, …): an `onRequest`
+ * hook, so an anonymous client never makes us read a body. A request is made by an API key
+ * (machines) or by a signed-in user (the dashboard's session cookie, `session-auth.ts`).
  *
- * - No key, another scheme: 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
- * - An unknown or a revoked key: 401 `invalid_token`.
- * - A role that may not do what the request does: 403 `insufficient_scope`.
+ * - An `Authorization` header decides: it is checked as an API key and the cookie is ignored.
+ * - No key, another scheme, and no session: 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3).
+ * - An unknown or a revoked key: 401 `invalid_token`. A cookie of no live session: 401.
+ * - A session's write without its CSRF token, or from another origin: 403.
+ * - A role that may not do what the request does: 403 (`insufficient_scope` for keys).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { ApiKeyRole } from '@app/db';
 
-import { API_KEY_ROLES, type ApiKeyPrincipal, type ApiKeyStore } from '../adapters/api-keys.js';
+import { API_KEY_ROLES, type ApiKeyStore } from '../adapters/api-keys.js';
+import type { ActiveSession } from '../adapters/sessions.js';
+import { sessionWriteRefusal, signedInSession } from './session-auth.js';
+
+/** Who made a request: an API key or a signed-in user. */
+export interface Principal {
+  kind: 'api-key' | 'user';
+  /** The key's or the user's id. */
+  id: string;
+  /** The key's name or the user's name. */
+  name: string;
+  role: ApiKeyRole;
+  /** Who acted, for `audit_logs.actor`: `api-key:<prefix>` or `user:<id>`. */
+  actor: string;
+  /** First characters of the key (API keys only): safe to log. */
+  prefix?: string;
+}
 
 export interface ApiKeyAuthOptions {
   apiKeys: ApiKeyStore;
@@ -33,11 +52,51 @@ const challenge = (error?: 'invalid_token' | 'insufficient_scope') =>
  */
 export function apiKeyAuth(opts: ApiKeyAuthOptions): {
   hook: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-  principalOf: (request: FastifyRequest) => ApiKeyPrincipal | undefined;
+  principalOf: (request: FastifyRequest) => Principal | undefined;
 } {
-  const principals = new WeakMap<FastifyRequest, ApiKeyPrincipal>();
+  const principals = new WeakMap<FastifyRequest, Principal>();
+
+  /** A signed-in user's request: the session's own checks, then the same roles as keys. */
+  const bySession = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    session: ActiveSession,
+  ) => {
+    const { user } = session;
+    const refusal = sessionWriteRefusal(request, session);
+    if (refusal !== null) {
+      request.log.warn({ userId: user.id, reason: refusal }, 'session write refused');
+      return reply.code(403).send({ error: refusal });
+    }
+    const allowed = opts.rolesFor(request);
+    if (!allowed.includes(user.role)) {
+      request.log.warn({ userId: user.id, role: user.role }, 'user role refused');
+      return reply.code(403).send({
+        error: `role ${user.role} may not ${opts.actionFor(request)} (${allowed.join(' or ')} may)`,
+      });
+    }
+    principals.set(request, {
+      kind: 'user',
+      id: user.id,
+      name: user.name,
+      role: user.role,
+      actor: `user:${user.id}`,
+    });
+    return undefined;
+  };
+
   const hook = async (request: FastifyRequest, reply: FastifyReply) => {
     const header = request.headers.authorization;
+    if (header === undefined) {
+      const signedIn = await signedInSession(request);
+      if (signedIn.status === 'valid') return bySession(request, reply, signedIn.session);
+      if (signedIn.status === 'invalid') {
+        return reply
+          .code(401)
+          .header('www-authenticate', challenge())
+          .send({ error: 'session expired or signed out: sign in again' });
+      }
+    }
     // RFC 9110 §11.1: the scheme is case-insensitive.
     const match = header === undefined ? null : /^bearer +(\S+)\s*$/i.exec(header);
     if (!match?.[1]) {
@@ -73,7 +132,14 @@ export function apiKeyAuth(opts: ApiKeyAuthOptions): {
           error: `role ${check.key.role} may not ${opts.actionFor(request)} (${allowed.join(' or ')} may)`,
         });
     }
-    principals.set(request, check.key);
+    principals.set(request, {
+      kind: 'api-key',
+      id: check.key.id,
+      name: check.key.name,
+      role: check.key.role,
+      actor: `api-key:${check.key.prefix}`,
+      prefix: check.key.prefix,
+    });
     return undefined;
   };
   return { hook, principalOf: (request) => principals.get(request) };
@@ -81,11 +147,15 @@ export function apiKeyAuth(opts: ApiKeyAuthOptions): {
 
 const READS = new Set(['GET', 'HEAD']);
 
+/** Any role reads (GET, HEAD), writers do the rest: the rule of the admin resources. */
+export const readersReadWritersWrite = (request: FastifyRequest): readonly ApiKeyRole[] =>
+  READS.has(request.method) ? API_KEY_ROLES : WRITER_ROLES;
+
 /**
  * The set-up every admin resource plugin shares (`/v1/campaigns`, `/v1/human-agents`,
- * `/v1/http-tools`): any role reads, writers write, checked in `onRequest`; a 4xx thrown by fastify
- * (bad JSON, body too large) answers `{ error }`, anything else is logged and answers 500. Returns
- * the audit actor of a request (`api-key:<prefix>`).
+ * `/v1/http-tools`): by default any role reads, writers write, checked in `onRequest`; a 4xx
+ * thrown by fastify (bad JSON, body too large) answers `{ error }`, anything else is logged and
+ * answers 500. Returns the audit actor of a request (`api-key:<prefix>` or `user:<id>`).
  */
 export function adminResourceAuth(
   app: FastifyInstance,
@@ -95,11 +165,13 @@ export function adminResourceAuth(
     actionFor: (request: FastifyRequest) => string;
     /** The log message of an unexpected failure (`campaign request failed`). */
     failureLog: string;
+    /** Roles allowed per request. @defaultValue {@link readersReadWritersWrite} */
+    rolesFor?: (request: FastifyRequest) => readonly ApiKeyRole[];
   },
 ): (request: FastifyRequest) => string {
   const auth = apiKeyAuth({
     apiKeys: opts.apiKeys,
-    rolesFor: (request) => (READS.has(request.method) ? API_KEY_ROLES : WRITER_ROLES),
+    rolesFor: opts.rolesFor ?? readersReadWritersWrite,
     actionFor: opts.actionFor,
   });
   app.addHook('onRequest', auth.hook);
@@ -109,5 +181,5 @@ export function adminResourceAuth(
     request.log.error({ err: error }, opts.failureLog);
     return reply.code(500).send({ error: 'internal error' });
   });
-  return (request) => `api-key:${auth.principalOf(request)?.prefix ?? 'unknown'}`;
+  return (request) => auth.principalOf(request)?.actor ?? 'api-key:unknown';
 }

@@ -33,6 +33,7 @@ import {
 
 import type { ApiKeyStore } from '../adapters/api-keys.js';
 import { apiKeyAuth, WRITER_ROLES } from './api-key-auth.js';
+import { describeRoute } from './route-docs.js';
 
 export interface CallsApiOptions {
   apiKeys: ApiKeyStore;
@@ -67,6 +68,29 @@ const callBodySchema = z.strictObject({
   idempotencyKey: z.string().optional(),
 });
 type CallBody = z.infer<typeof callBodySchema>;
+
+/** The OpenAPI description of the route (`/docs`), from the schema the handler reads with. */
+const POST_CALL_DOC = describeRoute({
+  tags: ['Calls'],
+  summary: 'Place an outbound call',
+  description:
+    'Validates the request against the database and queues it for the dialer. An idempotency ' +
+    'key is required: the `Idempotency-Key` header or `idempotencyKey` in the body; a retry ' +
+    'with the same key never dials twice (`Idempotent-Replayed: true`). Needs role admin or ' +
+    'operator.',
+  body: callBodySchema,
+  response: {
+    202: z.object({
+      requestId: z.string().describe('derived from the idempotency key'),
+      idempotencyKey: z.string(),
+      status: z.literal('accepted'),
+    }),
+    400: { description: 'invalid call request: `{ error, issues: [{ field, code, message }] }`' },
+    401: { description: 'no, an unknown or a revoked credential' },
+    403: { description: 'role viewer' },
+    503: { description: 'call requests are unavailable; retry with the same key' },
+  },
+});
 const FIELDS = Object.keys(callBodySchema.shape) as Array<keyof CallBody>;
 
 /** Issues are listed in the order of the request's fields. */
@@ -190,7 +214,7 @@ export async function callsApiRoutes(app: FastifyInstance, opts: CallsApiOptions
   });
   app.addHook('onRequest', auth.hook);
 
-  app.post('/v1/calls', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  app.post('/v1/calls', { bodyLimit: BODY_LIMIT, ...POST_CALL_DOC }, async (request, reply) => {
     const principal = auth.principalOf(request);
     const { fields, issues } = readBody(request.body);
     const idempotency = idempotencyKeyOf(request.headers['idempotency-key'], fields.idempotencyKey);

@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
 
 import { campaignEvent, publishEvent, type CampaignEventType, type Names } from '@app/contracts';
 import type { Campaign, PrismaClient } from '@app/db';
@@ -30,9 +31,15 @@ import {
   type CampaignWrite,
 } from '../adapters/campaign-store.js';
 import type { RawContact } from '../domain/campaign-contacts.js';
-import { campaignIssues, readCampaignBody, type CampaignFields } from '../domain/campaign-input.js';
+import {
+  campaignBodySchema,
+  campaignIssues,
+  readCampaignBody,
+  type CampaignFields,
+} from '../domain/campaign-input.js';
 import { campaignProgress, eventCounts } from '../domain/campaign-progress.js';
 import { adminResourceAuth } from './api-key-auth.js';
+import { describeRoute } from './route-docs.js';
 
 export interface CampaignsApiOptions {
   apiKeys: ApiKeyStore;
@@ -67,6 +74,113 @@ const ACTIONS = {
   string,
   { from: readonly Campaign['status'][]; to: Campaign['status']; event: CampaignEventType }
 >;
+
+/**
+ * One contact of a JSON import, for the docs: `readContact` (campaign-contacts.ts) checks each
+ * row itself, so a bad row is rejected alone instead of failing the whole import.
+ */
+const contactDocSchema = z.object({
+  phone: z.string().describe('E.164, or a national number with a country prefix'),
+  name: z.string().optional(),
+  timezone: z.string().optional().describe("IANA zone; default the campaign's"),
+  maxAttempts: z.number().int().optional(),
+  variables: z.record(z.string(), z.string()).optional(),
+});
+const idParams = z.object({ id: z.string().describe('the campaign id (UUID)') });
+const pageQuery = z.object({
+  limit: z.string().optional().describe(`page size, 1 to ${PAGE_MAX} (default ${PAGE_DEFAULT})`),
+  cursor: z.string().optional().describe('the nextCursor of the previous page'),
+});
+const INVALID = {
+  description: 'invalid campaign: `{ error, issues: [{ field, code, message }] }`',
+};
+const NOT_FOUND = { description: 'no campaign with this id' };
+const WRONG_STATUS = {
+  description: "the campaign's status does not allow it: `{ error, status }`",
+};
+const tags = ['Campaigns'];
+
+/** Each route's options: its body limit and its OpenAPI description (`/docs`). */
+const ROUTES = {
+  create: {
+    bodyLimit: BODY_LIMIT,
+    ...describeRoute({
+      tags,
+      summary: 'Create a campaign (draft)',
+      description: 'Audited.',
+      body: campaignBodySchema,
+      response: { 201: { description: 'the campaign' }, 400: INVALID },
+    }),
+  },
+  list: describeRoute({
+    tags,
+    summary: 'List campaigns',
+    querystring: pageQuery,
+    response: { 200: { description: '`{ items, nextCursor }`' }, 400: INVALID },
+  }),
+  get: describeRoute({
+    tags,
+    summary: 'Get a campaign and its progress',
+    params: idParams,
+    response: { 200: { description: 'the campaign with `progress`' }, 404: NOT_FOUND },
+  }),
+  update: {
+    bodyLimit: BODY_LIMIT,
+    ...describeRoute({
+      tags,
+      summary: 'Update a campaign',
+      description: 'Only the fields sent change; only while draft or paused. Audited.',
+      params: idParams,
+      body: campaignBodySchema.partial(),
+      response: {
+        200: { description: 'the campaign' },
+        400: INVALID,
+        404: NOT_FOUND,
+        409: WRONG_STATUS,
+      },
+    }),
+  },
+  remove: describeRoute({
+    tags,
+    summary: 'Delete a draft campaign',
+    description: 'Only a draft; cancel a campaign that ran. Audited.',
+    params: idParams,
+    response: { 204: { description: 'deleted' }, 404: NOT_FOUND, 409: WRONG_STATUS },
+  }),
+};
+
+/** A contacts import: JSON (documented) or a CSV file streamed as it arrives. */
+const importDoc = describeRoute({
+  tags,
+  summary: 'Import contacts',
+  description:
+    'A JSON array of contacts, or `text/csv` with a header row `phone,name,…` (optional ' +
+    '`timezone` and `maxAttempts` columns; every other column is a variable). Rows are checked ' +
+    'one by one: bad rows are listed as rejected, the others stored; a phone already in the ' +
+    'campaign is merged. Only while draft or paused. Audited.',
+  params: idParams,
+  body: z.array(contactDocSchema),
+  response: {
+    200: { description: '`{ accepted, merged, rejectedCount, rejected }`' },
+    400: INVALID,
+    404: NOT_FOUND,
+    409: WRONG_STATUS,
+  },
+});
+
+/** The status actions' descriptions. */
+const actionDoc = (action: string, from: readonly string[]) =>
+  describeRoute({
+    tags,
+    summary: `${action[0]?.toUpperCase()}${action.slice(1)} a campaign`,
+    description: `Needs a campaign that is ${from.join(' or ')}. Publishes the campaign event. Audited.`,
+    params: idParams,
+    response: {
+      200: { description: 'the campaign with `progress` and `event`' },
+      404: NOT_FOUND,
+      409: WRONG_STATUS,
+    },
+  });
 
 const invalid = (reply: FastifyReply, issues: ValidationIssue[]) =>
   reply.code(400).send({ error: 'invalid campaign', issues });
@@ -131,7 +245,7 @@ export async function campaignsApiRoutes(
   // The CSV reaches the handler as the raw stream: it is parsed as it arrives, never buffered.
   app.addContentTypeParser('text/csv', (_request, payload, done) => done(null, payload));
 
-  app.post('/v1/campaigns', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  app.post('/v1/campaigns', ROUTES.create, async (request, reply) => {
     const read = readCampaignBody(request.body, false);
     if (!read.ok) return invalid(reply, read.issues);
     const fields = read.fields as CampaignFields;
@@ -150,7 +264,7 @@ export async function campaignsApiRoutes(
     return reply.code(201).send(view);
   });
 
-  app.get('/v1/campaigns', async (request, reply) => {
+  app.get('/v1/campaigns', ROUTES.list, async (request, reply) => {
     const query = request.query as { limit?: string; cursor?: string };
     const limit = query.limit === undefined ? PAGE_DEFAULT : Number(query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) {
@@ -166,7 +280,7 @@ export async function campaignsApiRoutes(
     return reply.send(await store.list(limit, query.cursor));
   });
 
-  app.get('/v1/campaigns/:id', async (request, reply) => {
+  app.get('/v1/campaigns/:id', ROUTES.get, async (request, reply) => {
     const { id } = request.params as { id: string };
     const row = await store.get(id);
     if (row === null) return reply.code(404).send({ error: 'campaign not found' });
@@ -174,7 +288,7 @@ export async function campaignsApiRoutes(
     return reply.send({ ...campaignView(row), progress });
   });
 
-  app.patch('/v1/campaigns/:id', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  app.patch('/v1/campaigns/:id', ROUTES.update, async (request, reply) => {
     const { id } = request.params as { id: string };
     const read = readCampaignBody(request.body, true);
     if (!read.ok) return invalid(reply, read.issues);
@@ -187,7 +301,7 @@ export async function campaignsApiRoutes(
     return reply.send(result.value);
   });
 
-  app.delete('/v1/campaigns/:id', async (request, reply) => {
+  app.delete('/v1/campaigns/:id', ROUTES.remove, async (request, reply) => {
     const { id } = request.params as { id: string };
     const result = await store.remove(id, actor(request));
     if (result.kind !== 'ok')
@@ -196,7 +310,12 @@ export async function campaignsApiRoutes(
     return reply.code(204).send();
   });
 
-  app.post('/v1/campaigns/:id/contacts', { bodyLimit: importLimit }, async (request, reply) => {
+  const importOptions = {
+    bodyLimit: importLimit,
+    ...importDoc,
+    schema: { ...importDoc.schema, consumes: ['application/json', 'text/csv'] },
+  };
+  app.post('/v1/campaigns/:id/contacts', importOptions, async (request, reply) => {
     const { id } = request.params as { id: string };
     const type = request.headers['content-type'] ?? '';
     let rows: AsyncIterable<RawContact>;
@@ -241,7 +360,8 @@ export async function campaignsApiRoutes(
   });
 
   for (const [action, spec] of Object.entries(ACTIONS)) {
-    app.post(`/v1/campaigns/:id/${action}`, async (request, reply) => {
+    const doc = actionDoc(action, spec.from);
+    app.post(`/v1/campaigns/:id/${action}`, doc, async (request, reply) => {
       const { id } = request.params as { id: string };
       const result = await store.transition(id, action, spec.from, spec.to, actor(request));
       if (result.kind !== 'ok') {

@@ -26,6 +26,7 @@ import { httpToolDefinitionSchema, isBuiltinToolName, toolNameSchema } from '@ap
 
 import type { ApiKeyStore } from '../adapters/api-keys.js';
 import { adminResourceAuth } from './api-key-auth.js';
+import { describeRoute } from './route-docs.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module, `.default` the plugin.
 const addFormats = addFormatsModule.default;
@@ -55,6 +56,119 @@ const agentToolsSchema = z.strictObject({
     .max(MAX_AGENT_TOOLS)
     .transform((n) => [...new Set(n)]),
 });
+
+/** What reads answer (documentation; `view` builds it): never the secret or header values. */
+const httpToolViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  parameters: z.unknown().describe('JSON Schema of the arguments'),
+  url: z.string(),
+  method: z.string(),
+  headerNames: z.array(z.string()),
+  signed: z.boolean(),
+  timeoutMs: z.number().int(),
+  maxRetries: z.number().int(),
+  retryNonIdempotent: z.boolean(),
+  maxResponseBytes: z.number().int(),
+  enabled: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const withSecretSchema = httpToolViewSchema.extend({
+  signingSecret: z.string().nullable().describe('shown only in this answer'),
+});
+const idParams = z.object({ id: z.string().describe('the http tool id (UUID)') });
+const agentIdParams = z.object({ id: z.string().describe('the agent id (UUID)') });
+const pageQuery = z.object({
+  limit: z.string().optional().describe(`page size, 1 to ${PAGE_MAX} (default ${PAGE_DEFAULT})`),
+  cursor: z.string().optional().describe('the nextCursor of the previous page'),
+});
+const INVALID = { description: 'invalid http tool: `{ error, issues }`' };
+const NOT_FOUND = { description: 'no http tool with this id' };
+const tags = ['HTTP tools'];
+
+/** Each route's options: its body limit and its OpenAPI description (`/docs`). */
+const ROUTES = {
+  create: {
+    bodyLimit: BODY_LIMIT,
+    ...describeRoute({
+      tags,
+      summary: 'Create an http tool',
+      description: 'The signing secret is generated when not given and shown only here. Audited.',
+      body: createSchema,
+      response: {
+        201: withSecretSchema,
+        400: INVALID,
+        409: { description: 'an http tool with this name exists' },
+      },
+    }),
+  },
+  list: describeRoute({
+    tags,
+    summary: 'List http tools',
+    querystring: pageQuery,
+    response: {
+      200: z.object({ items: z.array(httpToolViewSchema), nextCursor: z.string().nullable() }),
+      400: INVALID,
+    },
+  }),
+  get: describeRoute({
+    tags,
+    summary: 'Get an http tool',
+    params: idParams,
+    response: { 200: httpToolViewSchema, 404: NOT_FOUND },
+  }),
+  update: {
+    bodyLimit: BODY_LIMIT,
+    ...describeRoute({
+      tags,
+      summary: 'Update an http tool',
+      description: 'Only the fields sent change; a tool in use cannot be renamed. Audited.',
+      params: idParams,
+      body: updateSchema,
+      response: {
+        200: httpToolViewSchema,
+        400: INVALID,
+        404: NOT_FOUND,
+        409: { description: 'the name is taken, or agents use the tool' },
+      },
+    }),
+  },
+  remove: describeRoute({
+    tags,
+    summary: 'Delete an http tool',
+    description: 'Refused while an agent lists it. Audited.',
+    params: idParams,
+    response: {
+      204: { description: 'deleted' },
+      404: NOT_FOUND,
+      409: { description: 'agents use the tool' },
+    },
+  }),
+  rotateSecret: describeRoute({
+    tags,
+    summary: "Rotate an http tool's signing secret",
+    description: 'The new secret is shown only in this answer. Audited.',
+    params: idParams,
+    response: { 200: withSecretSchema, 404: NOT_FOUND },
+  }),
+  agentTools: {
+    bodyLimit: BODY_LIMIT,
+    ...describeRoute({
+      tags: ['Agents'],
+      summary: 'Set the tools an agent may use',
+      description: 'Built-in tool names or http tool names. Audited.',
+      params: agentIdParams,
+      body: agentToolsSchema,
+      response: {
+        200: z.object({ id: z.string(), name: z.string(), toolNames: z.array(z.string()) }),
+        400: { description: 'invalid agent tools: `{ error, issues }`' },
+        404: { description: 'no agent with this id' },
+      },
+    }),
+  },
+};
 
 type Issue = { field: string; code: string; message: string };
 
@@ -218,7 +332,7 @@ export async function httpToolsApiRoutes(
     return locked.length === 0 ? null : tx.httpTool.findUnique({ where: { id } });
   }
 
-  app.post('/v1/http-tools', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  app.post('/v1/http-tools', ROUTES.create, async (request, reply) => {
     const parsed = createSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, issuesOf(parsed.error));
     const issues = parametersIssues(parsed.data.parameters ?? { type: 'object' });
@@ -243,7 +357,7 @@ export async function httpToolsApiRoutes(
     return reply.code(201).send({ ...view(row), signingSecret: row.signingSecret });
   });
 
-  app.get('/v1/http-tools', async (request, reply) => {
+  app.get('/v1/http-tools', ROUTES.list, async (request, reply) => {
     const query = request.query as { limit?: string; cursor?: string };
     const limit = query.limit === undefined ? PAGE_DEFAULT : Number(query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_MAX) {
@@ -268,13 +382,13 @@ export async function httpToolsApiRoutes(
     });
   });
 
-  app.get('/v1/http-tools/:id', async (request, reply) => {
+  app.get('/v1/http-tools/:id', ROUTES.get, async (request, reply) => {
     const { id } = request.params as { id: string };
     const row = UUID.test(id) ? await prisma.httpTool.findUnique({ where: { id } }) : null;
     return row === null ? notFound(reply) : reply.send(view(row));
   });
 
-  app.patch('/v1/http-tools/:id', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  app.patch('/v1/http-tools/:id', ROUTES.update, async (request, reply) => {
     const { id } = request.params as { id: string };
     const parsed = updateSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, issuesOf(parsed.error));
@@ -301,7 +415,7 @@ export async function httpToolsApiRoutes(
     return out === 'not_found' || out.row === null ? notFound(reply) : reply.send(view(out.row));
   });
 
-  app.delete('/v1/http-tools/:id', async (request, reply) => {
+  app.delete('/v1/http-tools/:id', ROUTES.remove, async (request, reply) => {
     const { id } = request.params as { id: string };
     if (!UUID.test(id)) return notFound(reply);
     const out = await audited(request, reply, 'http_tool.delete', async (tx) => {
@@ -316,7 +430,7 @@ export async function httpToolsApiRoutes(
     return out === 'not_found' ? notFound(reply) : reply.code(204).send();
   });
 
-  app.post('/v1/http-tools/:id/rotate-secret', async (request, reply) => {
+  app.post('/v1/http-tools/:id/rotate-secret', ROUTES.rotateSecret, async (request, reply) => {
     const { id } = request.params as { id: string };
     if (!UUID.test(id)) return notFound(reply);
     const out = await audited(request, reply, 'http_tool.rotate_secret', async (tx) => {
@@ -335,7 +449,7 @@ export async function httpToolsApiRoutes(
     return reply.send({ ...view(row), signingSecret: row.signingSecret });
   });
 
-  app.put('/v1/agents/:id/tools', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  app.put('/v1/agents/:id/tools', ROUTES.agentTools, async (request, reply) => {
     const { id } = request.params as { id: string };
     const parsed = agentToolsSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, issuesOf(parsed.error), 'invalid agent tools');

@@ -15,6 +15,7 @@ import { Prisma, type HumanAgent, type PrismaClient } from '@app/db';
 
 import type { ApiKeyStore } from '../adapters/api-keys.js';
 import { adminResourceAuth } from './api-key-auth.js';
+import { describeRoute } from './route-docs.js';
 
 export interface HumanAgentsApiOptions {
   apiKeys: ApiKeyStore;
@@ -66,6 +67,87 @@ const updateSchema = z.strictObject({
 });
 /** `away` is a dashboard state too; only `available` receives handoffs. */
 const presenceSchema = z.strictObject({ status: z.enum(['available', 'busy', 'away', 'offline']) });
+
+/** What reads and writes answer (documentation; `view` builds it). */
+const humanAgentViewSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  skills: z.array(z.string()),
+  phoneNumber: z.string().nullable(),
+  sipUri: z.string().nullable(),
+  twilioClientIdentity: z.string().nullable(),
+  status: presenceSchema.shape.status,
+  availableSince: z.string().nullable(),
+  lastSeenAt: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+const idParams = z.object({ id: z.string().describe('the human agent id (UUID)') });
+const listQuery = z.object({
+  status: presenceSchema.shape.status.optional(),
+  skill: z.string().optional().describe('only humans with this skill'),
+});
+const INVALID = { description: 'invalid human agent: `{ error, issues }`' };
+const NOT_FOUND = { description: 'no human agent with this id' };
+const TAKEN = { description: 'twilioClientIdentity is used by another human agent' };
+const tags = ['Human agents'];
+
+/** Each route's options: its body limit and its OpenAPI description (`/docs`). */
+const ROUTES = {
+  create: {
+    bodyLimit: BODY_LIMIT,
+    ...describeRoute({
+      tags,
+      summary: 'Create a human agent',
+      description: 'Needs at least one of phoneNumber, sipUri, twilioClientIdentity. Audited.',
+      body: createSchema,
+      response: { 201: humanAgentViewSchema, 400: INVALID, 409: TAKEN },
+    }),
+  },
+  list: describeRoute({
+    tags,
+    summary: 'List human agents',
+    querystring: listQuery,
+    response: { 200: z.object({ items: z.array(humanAgentViewSchema) }), 400: INVALID },
+  }),
+  get: describeRoute({
+    tags,
+    summary: 'Get a human agent',
+    params: idParams,
+    response: { 200: humanAgentViewSchema, 404: NOT_FOUND },
+  }),
+  update: {
+    bodyLimit: BODY_LIMIT,
+    ...describeRoute({
+      tags,
+      summary: 'Update a human agent',
+      description: 'Only the fields sent change. Audited.',
+      params: idParams,
+      body: updateSchema,
+      response: { 200: humanAgentViewSchema, 400: INVALID, 404: NOT_FOUND, 409: TAKEN },
+    }),
+  },
+  remove: describeRoute({
+    tags,
+    summary: 'Delete a human agent',
+    description: 'Audited.',
+    params: idParams,
+    response: { 204: { description: 'deleted' }, 404: NOT_FOUND },
+  }),
+  presence: {
+    bodyLimit: BODY_LIMIT,
+    ...describeRoute({
+      tags,
+      summary: "Set a human agent's presence",
+      description:
+        'Only `available` humans receive handoffs, the longest idle first (`availableSince`). ' +
+        'Audited.',
+      params: idParams,
+      body: presenceSchema,
+      response: { 200: humanAgentViewSchema, 400: INVALID, 404: NOT_FOUND },
+    }),
+  },
+};
 
 type Issue = { field: string; code: string; message: string };
 
@@ -172,7 +254,7 @@ export async function humanAgentsApiRoutes(
   const notFound = (reply: FastifyReply) =>
     reply.code(404).send({ error: 'human agent not found' });
 
-  app.post('/v1/human-agents', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  app.post('/v1/human-agents', ROUTES.create, async (request, reply) => {
     const parsed = createSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, issuesOf(parsed.error));
     if (!reachable(parsed.data)) return invalid(reply, [UNREACHABLE]);
@@ -193,7 +275,7 @@ export async function humanAgentsApiRoutes(
     return reply.code(201).send(view(out.row));
   });
 
-  app.get('/v1/human-agents', async (request, reply) => {
+  app.get('/v1/human-agents', ROUTES.list, async (request, reply) => {
     const q = request.query as { status?: string; skill?: string };
     const status =
       q.status === undefined ? undefined : presenceSchema.shape.status.safeParse(q.status);
@@ -217,12 +299,12 @@ export async function humanAgentsApiRoutes(
     return reply.send({ items: rows.map(view) });
   });
 
-  app.get('/v1/human-agents/:id', async (request, reply) => {
+  app.get('/v1/human-agents/:id', ROUTES.get, async (request, reply) => {
     const row = await find((request.params as { id: string }).id);
     return row === null ? notFound(reply) : reply.send(view(row));
   });
 
-  app.patch('/v1/human-agents/:id', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  app.patch('/v1/human-agents/:id', ROUTES.update, async (request, reply) => {
     const { id } = request.params as { id: string };
     const parsed = updateSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, issuesOf(parsed.error));
@@ -238,7 +320,7 @@ export async function humanAgentsApiRoutes(
     return reply.send(view(out.row));
   });
 
-  app.delete('/v1/human-agents/:id', async (request, reply) => {
+  app.delete('/v1/human-agents/:id', ROUTES.remove, async (request, reply) => {
     const { id } = request.params as { id: string };
     const before = await find(id);
     if (before === null) return notFound(reply);
@@ -250,7 +332,7 @@ export async function humanAgentsApiRoutes(
     return reply.code(204).send();
   });
 
-  app.put('/v1/human-agents/:id/presence', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  app.put('/v1/human-agents/:id/presence', ROUTES.presence, async (request, reply) => {
     const { id } = request.params as { id: string };
     const parsed = presenceSchema.safeParse(request.body);
     if (!parsed.success) return invalid(reply, issuesOf(parsed.error));

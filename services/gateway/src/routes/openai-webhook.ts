@@ -20,16 +20,19 @@
  */
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type OpenAI from 'openai';
 import { InvalidWebhookSignatureError } from 'openai';
 import { z } from 'zod';
 
 import { publishEvent, request as requestReply, type CallEvent, type Names } from '@app/contracts';
+import { SpanKind, type Span } from '@app/platform';
 
 import type { CallDirectory } from '../adapters/call-directory.js';
 import type { ClaimKind, WebhookClaims } from '../adapters/webhook-claims.js';
 import { handleSipCallIncoming, type SipCallIncomingDeps } from '../handlers/sip-call-incoming.js';
+import type { WebhookMetrics } from '../metrics.js';
+import { spans } from '../spans.js';
 
 export interface OpenAIWebhookOptions {
   /** OPENAI_WEBHOOK_SECRET (`whsec_…`); unset: every webhook answers 503. */
@@ -47,6 +50,8 @@ export interface OpenAIWebhookOptions {
   offerDeadlineMs: number;
   /** Pause between offers a full bridge turned down, in ms. @defaultValue 100 */
   offerRetryPauseMs?: number;
+  /** Counts refused signatures (`source="openai"`); absent: not counted. */
+  metrics?: WebhookMetrics | undefined;
 }
 
 /** OpenAI's events are small; a SIP INVITE's headers fit many times over. */
@@ -67,6 +72,9 @@ const callIncomingData = z.object({
   call_id: z.string().min(1).max(256),
   sip_headers: z.array(z.object({ name: z.string(), value: z.string() })).max(500),
 });
+
+const ROUTE = { 'http.route': '/openai/webhook' };
+const SERVER = { kind: SpanKind.SERVER };
 
 export async function openAIWebhookRoutes(
   app: FastifyInstance,
@@ -93,7 +101,12 @@ export async function openAIWebhookRoutes(
     ...(opts.offerRetryPauseMs !== undefined ? { offerRetryPauseMs: opts.offerRetryPauseMs } : {}),
   });
 
-  app.post('/openai/webhook', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+  // The root span of a SIP call's trace: the offer to the bridges carries it in its NATS headers.
+  app.post('/openai/webhook', { bodyLimit: BODY_LIMIT }, (request, reply) =>
+    spans.withSpan('openai.webhook', ROUTE, (span) => webhook(request, reply, span), SERVER),
+  );
+
+  async function webhook(request: FastifyRequest, reply: FastifyReply, span: Span) {
     const { webhookSecret, openai } = opts;
     if (!webhookSecret || !openai) {
       request.log.error(
@@ -104,6 +117,8 @@ export async function openAIWebhookRoutes(
     }
     const headers = webhookHeaders.safeParse(request.headers);
     if (!headers.success) {
+      opts.metrics?.signatureFailures.inc({ source: 'openai' });
+      span.setAttribute('webhook.outcome', 'signature-refused');
       request.log.warn({ route: request.url }, 'openai webhook without signature headers');
       return reply
         .code(400)
@@ -118,6 +133,11 @@ export async function openAIWebhookRoutes(
     } catch (err) {
       // Too old, too new, no matching signature, or signed but not JSON.
       if (!(err instanceof InvalidWebhookSignatureError || err instanceof SyntaxError)) throw err;
+      // A SyntaxError comes after a good signature: the sender is ours, its body is not.
+      if (err instanceof InvalidWebhookSignatureError) {
+        opts.metrics?.signatureFailures.inc({ source: 'openai' });
+        span.setAttribute('webhook.outcome', 'signature-refused');
+      }
       const error =
         err instanceof SyntaxError ? 'webhook body is not JSON' : `invalid webhook: ${err.message}`;
       request.log.warn(
@@ -141,6 +161,7 @@ export async function openAIWebhookRoutes(
     }
 
     const webhookId = headers.data['webhook-id'];
+    span.setAttributes({ 'webhook.id': webhookId, 'webhook.event_type': envelope.data.type });
     const log = request.log.child({ webhookId, eventType: envelope.data.type });
     if (!(await opts.claims.claim('webhook', webhookId))) {
       log.warn({}, 'openai webhook replayed');
@@ -159,7 +180,12 @@ export async function openAIWebhookRoutes(
         return await reply.send({ status: 'duplicate' });
       }
       claimed.push(['call', openaiCallId]);
+      span.setAttributes({ 'openai.call_id': openaiCallId, 'call.transport': 'sip' });
       const result = await handleSipCallIncoming(deps(openai), { openaiCallId, sipHeaders }, log);
+      span.setAttributes({
+        'webhook.outcome': result.status,
+        ...(result.callId ? { 'call.id': result.callId } : {}),
+      });
       return await reply.send(result);
     } catch (err) {
       // Let OpenAI's redelivery (same webhook id) handle the call from the start.
@@ -168,5 +194,5 @@ export async function openAIWebhookRoutes(
       );
       throw err;
     }
-  });
+  }
 }

@@ -39,7 +39,34 @@ export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<
     unrepresentable: 'any',
   }) as Record<string, unknown>;
   delete out.$schema;
-  return out;
+  return inlineDefinitions(out);
+}
+
+/**
+ * Replaces the `$ref`s into the schema's own `definitions` by their content. Zod writes a
+ * recursive schema (`jsonValueSchema`: any JSON) as a definition referring to itself, and the
+ * OpenAPI document has nowhere for a route's private definitions: @fastify/swagger would point
+ * the refs at `#/components/schemas/…`, which do not exist. The recursion itself becomes `{}`
+ * (any value), which is what a nested JSON value is.
+ */
+function inlineDefinitions(schema: Record<string, unknown>): Record<string, unknown> {
+  const defs = (schema.definitions ?? schema.$defs) as Record<string, unknown> | undefined;
+  if (defs === undefined) return schema;
+  const { definitions: _d, $defs: _s, ...rest } = schema;
+  const resolve = (node: unknown, seen: ReadonlySet<string>): unknown => {
+    if (Array.isArray(node)) return node.map((n) => resolve(n, seen));
+    if (node === null || typeof node !== 'object') return node;
+    const { $ref, ...fields } = node as Record<string, unknown>;
+    const name =
+      typeof $ref === 'string' ? /^#\/(?:definitions|\$defs)\/(.+)$/.exec($ref)?.[1] : undefined;
+    const resolved = Object.fromEntries(
+      Object.entries(fields).map(([k, v]) => [k, resolve(v, seen)]),
+    );
+    if (name === undefined) return $ref === undefined ? resolved : { $ref, ...resolved };
+    if (seen.has(name) || !(name in defs)) return resolved;
+    return { ...(resolve(defs[name], new Set([...seen, name])) as object), ...resolved };
+  };
+  return resolve(rest, new Set()) as Record<string, unknown>;
 }
 
 const passThroughValidator = () => (data: unknown) => ({ value: data });

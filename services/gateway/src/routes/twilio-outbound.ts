@@ -19,10 +19,11 @@
  */
 import formBody from '@fastify/formbody';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
 import { callEvent, publishEvent, uuidV5, type CallEvent, type Names } from '@app/contracts';
+import { SpanKind, traceparentOf, type Span } from '@app/platform';
 
 import type { CallDirectory } from '../adapters/call-directory.js';
 import { outboundAnswer } from '../domain/answering-machine.js';
@@ -34,6 +35,7 @@ import {
   voicemailTwiml,
   type StreamTwimlOptions,
 } from '../domain/twiml.js';
+import { spans } from '../spans.js';
 import { twilioSignatureCheck, type TwilioSignatureOptions } from './twilio-signature.js';
 
 export interface TwilioOutboundOptions extends TwilioSignatureOptions, StreamTwimlOptions {
@@ -62,6 +64,9 @@ const outboundParams = z.object({
   AnsweredBy: z.string().min(1).optional(),
 });
 
+const ROUTE = { 'http.route': '/twilio/outbound' };
+const SERVER = { kind: SpanKind.SERVER };
+
 export async function twilioOutboundRoutes(
   app: FastifyInstance,
   opts: TwilioOutboundOptions,
@@ -69,10 +74,19 @@ export async function twilioOutboundRoutes(
   await app.register(formBody, { bodyLimit: 64 * 1024 });
   const verified = twilioSignatureCheck(opts);
 
-  app.post('/twilio/outbound', async (request, reply) => {
+  // The root span of the answered call's trace (Twilio carries no trace context from the
+  // dialer's `calls.create`); the bridge continues it through the TwiML's `traceparent`.
+  app.post('/twilio/outbound', (request, reply) =>
+    spans.withSpan('twilio.outbound', ROUTE, (span) => answer(request, reply, span), SERVER),
+  );
+
+  async function answer(request: FastifyRequest, reply: FastifyReply, span: Span) {
     // When the request arrived (before body parsing and the checks below): setup starts here.
     const setupStartMs = Math.round(Date.now() - reply.elapsedTime);
-    if (!verified(request, reply)) return reply;
+    if (!verified(request, reply)) {
+      span.setAttribute('webhook.outcome', 'signature-refused');
+      return reply;
+    }
     const query = outboundQuery.safeParse(request.query);
     if (!query.success) {
       return reply.code(400).send({ error: 'callId and agentId must be UUIDs in the query' });
@@ -82,18 +96,29 @@ export async function twilioOutboundRoutes(
     const { callId, agentId } = query.data;
     const { CallSid: callSid, AnsweredBy: answeredBy } = params.data;
     const log = request.log.child({ callId, callSid, agentId });
+    span.setAttributes({
+      'call.id': callId,
+      'call.direction': 'outbound',
+      'call.transport': 'media-streams',
+      'twilio.call_sid': callSid,
+      ...(answeredBy ? { 'twilio.answered_by': answeredBy } : {}),
+    });
 
     const agent = await opts.directory.answeringMachineOf(agentId);
     if (!agent) {
       log.warn({ reason: 'unknown-agent' }, 'outbound call refused');
+      span.setAttribute('webhook.outcome', 'refused');
       return reply.type('text/xml').send(sorryTwiml());
     }
     const answer = outboundAnswer(answeredBy, agent);
+    span.setAttribute('webhook.outcome', answer.kind);
     if (answer.kind === 'connect') {
       log.info({ answeredBy }, 'outbound call connected to the bridge');
-      return reply
-        .type('text/xml')
-        .send(connectStreamTwiml({ callId, agentId, setupStartMs }, opts));
+      const twiml = connectStreamTwiml(
+        { callId, agentId, setupStartMs, direction: 'outbound', traceparent: traceparentOf() },
+        opts,
+      );
+      return reply.type('text/xml').send(twiml);
     }
     await publishEvent(
       opts.js,
@@ -113,5 +138,5 @@ export async function twilioOutboundRoutes(
     const level = answer.reason === 'amd-hangup' || answer.reason === 'fax' ? 'info' : 'warn';
     log[level]({ answeredBy, reason: answer.reason }, 'answering machine: hung up');
     return reply.type('text/xml').send(hangupTwiml());
-  });
+  }
 }

@@ -7,11 +7,15 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 
+import type { WebhookMetrics } from '../metrics.js';
+
 export interface TwilioSignatureOptions {
   /** PUBLIC_BASE_URL: the origin (and path prefix) Twilio called. */
   publicBaseUrl: string;
   /** Unset: nothing can be verified and every request gets 503. */
   authToken: string | undefined;
+  /** Counts refused signatures (`source="twilio"`); absent: not counted. */
+  metrics?: WebhookMetrics | undefined;
 }
 
 /**
@@ -38,6 +42,7 @@ export function twilioSignatureCheck(
       typeof signature === 'string' &&
       twilio.validateRequest(opts.authToken, signature, `${base}${request.url}`, params);
     if (!ok) {
+      opts.metrics?.signatureFailures.inc({ source: 'twilio' });
       request.log.warn(
         { route: request.routeOptions.url, signed: typeof signature === 'string' },
         'twilio signature invalid',

@@ -23,14 +23,17 @@
  */
 import formBody from '@fastify/formbody';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
 import { callEvent, publishEvent, uuidV5, type CallEvent, type Names } from '@app/contracts';
+import { SpanKind, traceparentOf, type Span } from '@app/platform';
 
 import type { CallBySid, CallDirectory } from '../adapters/call-directory.js';
 import { bridgeOwnsEnd, endReasonForStatus } from '../domain/twilio-status.js';
 import { connectStreamTwiml, sorryTwiml } from '../domain/twiml.js';
+import type { WebhookMetrics } from '../metrics.js';
+import { spans } from '../spans.js';
 import { twilioSignatureCheck } from './twilio-signature.js';
 
 export interface TwilioWebhookOptions {
@@ -46,6 +49,8 @@ export interface TwilioWebhookOptions {
   directory: CallDirectory;
   /** How long /twilio/status waits for the call's record to appear, in ms. @defaultValue 2000 */
   lookupWaitMs?: number;
+  /** Counts refused signatures; absent: not counted. */
+  metrics?: WebhookMetrics | undefined;
 }
 
 const E164 = /^\+[1-9]\d{1,14}$/;
@@ -71,6 +76,9 @@ const statusParams = z.object({
   SequenceNumber: z.coerce.number().int().nonnegative().optional(),
 });
 
+const ROUTE_VOICE = { 'http.route': '/twilio/voice' };
+const SERVER = { kind: SpanKind.SERVER };
+
 export async function twilioWebhookRoutes(
   app: FastifyInstance,
   opts: TwilioWebhookOptions,
@@ -80,13 +88,23 @@ export async function twilioWebhookRoutes(
 
   const publish = (event: CallEvent) => publishEvent(opts.js, opts.names, event);
 
-  app.post('/twilio/voice', async (request, reply) => {
+  // The span of this webhook is the root of the call's trace: its `traceparent` goes to the
+  // bridge in the TwiML, and the `created` event carries it in its NATS headers.
+  app.post('/twilio/voice', (request, reply) =>
+    spans.withSpan('twilio.voice', ROUTE_VOICE, (span) => voice(request, reply, span), SERVER),
+  );
+
+  async function voice(request: FastifyRequest, reply: FastifyReply, span: Span) {
     // When the request arrived (before body parsing and the checks below): setup starts here.
     const setupStartMs = Math.round(Date.now() - reply.elapsedTime);
-    if (!verified(request, reply)) return reply;
+    if (!verified(request, reply)) {
+      span.setAttribute('webhook.outcome', 'signature-refused');
+      return reply;
+    }
     const params = voiceParams.safeParse(request.body);
     if (!params.success) return reply.code(400).send({ error: 'missing CallSid, From or To' });
     const { CallSid, From, To } = params.data;
+    span.setAttribute('twilio.call_sid', CallSid);
     const agent = E164.test(To) ? await opts.directory.agentForNumber(To) : null;
     if (!agent || !E164.test(From)) {
       request.log.warn(
@@ -97,9 +115,15 @@ export async function twilioWebhookRoutes(
         },
         'inbound call refused',
       );
+      span.setAttribute('webhook.outcome', 'refused');
       return reply.type('text/xml').send(sorryTwiml());
     }
     const { callId, createdEventId } = callIdForCallSid(CallSid);
+    span.setAttributes({
+      'call.id': callId,
+      'call.direction': 'inbound',
+      'call.transport': 'media-streams',
+    });
     await publish(
       callEvent(
         'created',
@@ -115,10 +139,20 @@ export async function twilioWebhookRoutes(
         { id: createdEventId },
       ) as CallEvent,
     );
-    const twiml = connectStreamTwiml({ callId, agentId: agent.agentId, setupStartMs }, opts);
+    const twiml = connectStreamTwiml(
+      {
+        callId,
+        agentId: agent.agentId,
+        setupStartMs,
+        direction: 'inbound',
+        traceparent: traceparentOf(),
+      },
+      opts,
+    );
     request.log.info({ callId, callSid: CallSid }, 'inbound call connected to the bridge');
+    span.setAttribute('webhook.outcome', 'connected');
     return reply.type('text/xml').send(twiml);
-  });
+  }
 
   app.post('/twilio/status', async (request, reply) => {
     if (!verified(request, reply)) return reply;

@@ -15,7 +15,12 @@ export interface HumanContact {
 export type Transport = 'media-streams' | 'sip';
 
 /** The Handoff row's `trigger` column (schema.prisma documents these values). */
-export const TRIGGER_COLUMN = { tool: 'agent_tool', dtmf: 'caller_dtmf', rule: 'policy' } as const;
+export const TRIGGER_COLUMN = {
+  tool: 'agent_tool',
+  dtmf: 'caller_dtmf',
+  rule: 'policy',
+  operator: 'operator',
+} as const;
 export type Trigger = keyof typeof TRIGGER_COLUMN;
 
 /**

@@ -1,9 +1,10 @@
 /**
  * `handoff.transfer`: a human for a call, asked by the transfer_to_human tool (tool-runner),
- * or by the bridge for a key press or a rule. The reply comes as soon as a human is chosen, or
- * not: `accepted` (the transfer runs next, see transfer-runner.ts) or `rejected` with a reason
- * the model can act on. Every request is a Handoff row and a `handoff-requested` event (the
- * bridge does not emit one), and every step after it a `handoff-updated` event.
+ * by the bridge for a key press or a rule, or by an operator (the gateway's
+ * `POST /v1/calls/:id/transfer`, trigger `operator`). The reply comes as soon as a human is
+ * chosen, or not: `accepted` (the transfer runs next, see transfer-runner.ts) or `rejected` with
+ * a reason the model can act on. Every request is a Handoff row and a `handoff-requested` event
+ * (the bridge does not emit one), and every step after it a `handoff-updated` event.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -15,7 +16,7 @@ import {
   type RunningService,
 } from '@app/contracts';
 import type { PrismaClient } from '@app/db';
-import type { Logger } from '@app/platform';
+import { SpanKind, type Logger } from '@app/platform';
 
 import type { HandoffEvents } from '../adapters/handoff-events.js';
 import { HandoffStore, type NewHandoff } from '../adapters/handoff-store.js';
@@ -23,6 +24,7 @@ import { HumanAgentStore } from '../adapters/human-agent-store.js';
 import type { Notifier } from '../adapters/notifier.js';
 import { noHumanReason, targetFor } from '../domain/transfer-plan.js';
 import type { HandoffMetrics } from '../metrics.js';
+import { spans } from '../spans.js';
 import type { TransferRunner } from './transfer-runner.js';
 
 export interface TransferDeps {
@@ -44,11 +46,27 @@ const rejected = (reason: string): HandoffTransferResult => ({ status: 'rejected
 /** Decides one request (the endpoint's handler). */
 export function transferHandler(deps: TransferDeps) {
   const decide = decider(deps);
-  return async (req: HandoffTransferRequest): Promise<HandoffTransferResult> => {
-    const result = await decide(req);
-    deps.metrics.requests.inc({ trigger: req.data.trigger, outcome: result.status });
-    return result;
-  };
+  // A child of the asker's span (the tool-runner's `tool.execute`, or the bridge's
+  // `handoff.ask`), whose context the request carried.
+  return (req: HandoffTransferRequest): Promise<HandoffTransferResult> =>
+    spans.withSpan(
+      'handoff.transfer',
+      {
+        'call.id': req.callId,
+        'handoff.trigger': req.data.trigger,
+        'handoff.mode': req.data.mode,
+        ...(req.data.skill !== undefined ? { 'handoff.skill': req.data.skill } : {}),
+      },
+      async (span) => {
+        const result = await decide(req);
+        deps.metrics.requests.inc({ trigger: req.data.trigger, outcome: result.status });
+        span.setAttribute('handoff.outcome', result.status);
+        if (result.status === 'accepted') span.setAttribute('handoff.id', result.handoffId);
+        else span.setAttribute('handoff.reason', result.reason);
+        return result;
+      },
+      { kind: SpanKind.SERVER },
+    );
 }
 
 function decider(deps: TransferDeps) {

@@ -5,7 +5,7 @@
  * (a throw would reach the bridge as a bare INTERNAL).
  */
 import { type ToolExecuteRequest, type ToolResult } from '@app/contracts';
-import { type Logger } from '@app/platform';
+import { SpanKind, SpanStatusCode, type Logger, type Span } from '@app/platform';
 import { type AgentTool } from '@app/tools';
 
 import { type CallHttpTool } from '../adapters/http-tool-client.js';
@@ -15,6 +15,7 @@ import { type ToolRateLimiter } from '../domain/rate-limits.js';
 import { type ToolHandler } from '../domain/tool-context.js';
 import { failure, ToolErrorCode, ToolFailure } from '../domain/tool-errors.js';
 import { type ToolMetrics } from '../metrics.js';
+import { spans } from '../spans.js';
 
 export interface ExecuteSettings {
   /** Largest output (JSON) handed back to the model, bytes. */
@@ -193,11 +194,31 @@ export function createToolExecutor(deps: ExecuteDeps) {
     return { tool: name, result: { ok: true, output: JSON.parse(json) as never } };
   }
 
-  /** Runs one request and records its metrics; never rejects for a tool's failure. */
-  return async function executeTool(req: ToolExecuteRequest): Promise<ToolResult> {
+  /**
+   * Runs one request under a `tool.execute <tool>` span (a child of the bridge's `tool.call`,
+   * whose context the request carried; a tool that calls other services passes it on) and
+   * records its metrics; never rejects for a tool's failure.
+   */
+  return (req: ToolExecuteRequest): Promise<ToolResult> =>
+    spans.withSpan(
+      'tool.execute',
+      {
+        'call.id': req.callId,
+        'tool.invocation_id': req.data.invocationId,
+        'call.agent_id': req.data.agentId,
+      },
+      (span) => executeTool(req, span),
+      { kind: SpanKind.SERVER },
+    );
+
+  async function executeTool(req: ToolExecuteRequest, span: Span): Promise<ToolResult> {
     const started = performance.now();
     const { result, tool } = await execute(req);
     const outcome = result.ok ? 'ok' : result.error.code;
+    // Named once the tool is known: `unknown` keeps invented names out of span names.
+    span.updateName(`tool.execute ${tool}`);
+    span.setAttributes({ 'tool.name': tool, 'tool.outcome': outcome });
+    if (!result.ok) span.setStatus({ code: SpanStatusCode.ERROR, message: result.error.message });
     metrics.invocations.inc({ tool, outcome });
     metrics.duration.observe({ tool, outcome }, (performance.now() - started) / 1_000);
     if (!result.ok) {
@@ -208,5 +229,5 @@ export function createToolExecutor(deps: ExecuteDeps) {
       );
     }
     return result;
-  };
+  }
 }
