@@ -65,7 +65,8 @@ function serviceDeployments(objects: readonly K8sObject[]) {
     .map((o) => ({ deployment: o, service: o.metadata.name as ServiceName }));
 }
 
-describe('deploy - Kubernetes manifests (kubectl kustomize)', () => {
+// Schema checks load large model packages; under a loaded CI machine they take more than 5 s.
+describe('deploy - Kubernetes manifests (kubectl kustomize)', { timeout: 30_000 }, () => {
   it('renders the base and the dev and prod overlays', () => {
     expect(KUSTOMIZE_TARGETS).toEqual(
       expect.arrayContaining(['k8s/base', 'k8s/overlays/dev', 'k8s/overlays/prod']),

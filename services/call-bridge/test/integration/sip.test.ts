@@ -50,6 +50,16 @@ async function liveSipCall(name: string) {
   const callId = await h.sipCallIdOf(call.callSid);
   const rtc = await h.openaiCallIdOf(call.callSid);
   await waitFor(async () => ((await h.owners.get(callId)) ? true : undefined));
+  // The owner entry is written before the call is accepted; the call's control subscription
+  // starts after. A raw request (not a command) is answered, with an error, once it listens.
+  await waitFor(async () => {
+    try {
+      await h.ns.nc.request(h.names.subjects.callControl(callId), '{}', { timeout: 1_000 });
+      return true;
+    } catch {
+      return undefined;
+    }
+  });
   return { call, callId, rtc };
 }
 
