@@ -111,16 +111,17 @@ export function decodeCursor(value: string): CallCursor | null {
   return { createdAt, id: match[2].toLowerCase() };
 }
 
-const SUMMARY_INCLUDE = {
+/** The relations a CallSummary reads (agent and campaign names); the live view uses it too. */
+export const SUMMARY_INCLUDE = {
   agent: { select: { name: true } },
   campaign: { select: { name: true } },
 } satisfies Prisma.CallInclude;
 
-type SummaryRow = Prisma.CallGetPayload<{ include: typeof SUMMARY_INCLUDE }>;
+export type SummaryRow = Prisma.CallGetPayload<{ include: typeof SUMMARY_INCLUDE }>;
 
 const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
 
-function summaryOf(row: SummaryRow): CallSummary {
+export function summaryOf(row: SummaryRow): CallSummary {
   return {
     id: row.id,
     direction: row.direction,

@@ -3,9 +3,10 @@
  * one call an operator acts on (`/v1/calls/:id/hangup|transfer`). A call is live until the
  * projector records an ended status (`completed`, `busy`, `no_answer`, `canceled`, `failed`).
  */
-import type { CallStatus, Prisma, PrismaClient } from '@app/db';
+import type { CallStatus, PrismaClient } from '@app/db';
 
-import type { CallSummary } from './call-reports.js';
+// The same shape as the call list's items, so the dashboard merges both.
+import { SUMMARY_INCLUDE, summaryOf, type CallSummary } from './call-reports.js';
 
 /** Statuses of a call not yet over (schema.prisma `CallStatus`). */
 export const LIVE_STATUSES = [
@@ -24,37 +25,6 @@ export const isLive = (status: CallStatus): boolean =>
  */
 export const SNAPSHOT_LIMIT = 2_000;
 
-const INCLUDE = {
-  agent: { select: { name: true } },
-  campaign: { select: { name: true } },
-} satisfies Prisma.CallInclude;
-
-type Row = Prisma.CallGetPayload<{ include: typeof INCLUDE }>;
-
-const iso = (d: Date | null): string | null => d?.toISOString() ?? null;
-
-/** The same shape as the call list's items (call-reports.ts), so the dashboard merges both. */
-function summaryOf(row: Row): CallSummary {
-  return {
-    id: row.id,
-    direction: row.direction,
-    transport: row.transport,
-    fromNumber: row.fromNumber,
-    toNumber: row.toNumber,
-    status: row.status,
-    endReason: row.endReason,
-    agentId: row.agentId,
-    agentName: row.agent?.name ?? null,
-    campaignId: row.campaignId,
-    campaignName: row.campaign?.name ?? null,
-    createdAt: row.createdAt.toISOString(),
-    answeredAt: iso(row.answeredAt),
-    endedAt: iso(row.endedAt),
-    durationMs: row.durationMs,
-    setupMs: row.setupMs,
-  };
-}
-
 export class PrismaLiveCalls {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -62,7 +32,7 @@ export class PrismaLiveCalls {
   async list(): Promise<CallSummary[]> {
     const rows = await this.prisma.call.findMany({
       where: { status: { in: [...LIVE_STATUSES] }, endedAt: null },
-      include: INCLUDE,
+      include: SUMMARY_INCLUDE,
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: SNAPSHOT_LIMIT,
     });
