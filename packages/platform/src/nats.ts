@@ -128,6 +128,8 @@ export type ProvisionResult = Record<string, ProvisionAction>;
 
 /** JetStream error 10058: "stream name already in use with a different configuration". */
 const STREAM_NAME_IN_USE = 10058;
+/** JetStream API error: `subjects overlap with an existing stream`. */
+const SUBJECTS_OVERLAP = 10065;
 
 function streamConfig(
   spec: StreamSpec,
@@ -165,8 +167,9 @@ async function ensureStream(
   replicas: number,
 ): Promise<ProvisionAction> {
   const want = streamConfig(spec, replicas);
-  // Two processes may provision at once: an `add` that loses the race with a different config
-  // (10058) is retried as an update; an identical `add` succeeds on the server.
+  // Two processes may provision at once: an `add` that loses the race (10058 with a different
+  // config; 10065 on nats-server 2.9 while the winner's stream is half made) is retried, and
+  // then finds the stream; an identical `add` succeeds on the server.
   for (let attempt = 0; attempt < 3; attempt++) {
     let have: StreamConfig;
     try {
@@ -177,7 +180,12 @@ async function ensureStream(
         await jsm.streams.add(want);
         return 'created';
       } catch (addErr) {
-        if (addErr instanceof JetStreamApiError && addErr.code === STREAM_NAME_IN_USE) continue;
+        if (
+          addErr instanceof JetStreamApiError &&
+          (addErr.code === STREAM_NAME_IN_USE || addErr.code === SUBJECTS_OVERLAP)
+        ) {
+          continue;
+        }
         throw addErr;
       }
     }
@@ -216,13 +224,27 @@ async function ensureKvBucket(
       throw err;
     },
   );
-  // `Kvm.create` is idempotent: it opens the bucket when it exists, without changing it.
-  await new Kvm(nc).create(spec.name, {
-    history: spec.history,
-    ttl: spec.ttlMs,
-    storage: StorageType.File,
-    replicas,
-  });
+  // `Kvm.create` is idempotent: it opens the bucket when it exists, without changing it. Two
+  // processes creating it at the same instant can still lose the server-side race (the loser
+  // sees 10058 or, on nats-server 2.9, 10065 "subjects overlap" from the winner's half-made
+  // stream); by the retry the bucket exists and `create` opens it.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await new Kvm(nc).create(spec.name, {
+        history: spec.history,
+        ttl: spec.ttlMs,
+        storage: StorageType.File,
+        replicas,
+      });
+      break;
+    } catch (err) {
+      const raced =
+        err instanceof JetStreamApiError &&
+        (err.code === STREAM_NAME_IN_USE || err.code === SUBJECTS_OVERLAP);
+      if (!raced || attempt >= 2) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+    }
+  }
   const have = (await jsm.streams.info(streamName)).config;
   if (
     have.max_age === nanos(spec.ttlMs) &&

@@ -27,7 +27,7 @@ export const spans = serviceSpans('call-bridge');
 export interface CallTraceSpec {
   callId: string;
   transport: 'media-streams' | 'sip';
-  /** Unknown for SIP calls (the offer does not say). */
+  /** Unknown only for a SIP offer from a gateway of the previous release. */
   direction?: 'inbound' | 'outbound' | undefined;
   agentId: string;
   /** The gateway's span, as carried to this pod. @defaultValue the active context */

@@ -154,7 +154,7 @@ describe('POST /v1/calls/:id/hangup', () => {
     const res = await post(`/v1/calls/${callId}/hangup`);
     expect(res.statusCode).toBe(202);
     expect(res.json()).toEqual({ ok: true });
-    expect(commands).toEqual([{ action: 'hangup', reason: 'operator_hangup' }]);
+    expect(commands).toEqual([{ action: 'hangup', reason: 'operator-hangup' }]);
     const audit = await prisma.auditLog.findMany({ where: { resourceId: callId } });
     expect(audit).toMatchObject([
       {
@@ -162,7 +162,7 @@ describe('POST /v1/calls/:id/hangup', () => {
         actor: `api-key:${operatorPrefix}`,
         resourceType: 'call',
         before: { status: 'in_progress' },
-        after: { reason: 'operator_hangup', result: { ok: true } },
+        after: { reason: 'operator-hangup', result: { ok: true } },
       },
     ]);
   });

@@ -361,6 +361,7 @@ describe('gateway - OpenAI webhook (SIP calls)', { timeout: 30_000 }, () => {
       to: SIP_NUMBER,
       agentId: salesId,
       sipHeaders: { 'X-Agent-Id': salesId, 'X-Campaign': 'spring' },
+      direction: 'inbound',
     });
     await webhookAnswered(call.callSid);
     await hangUp(openaiCallId);
@@ -439,6 +440,7 @@ describe('gateway - OpenAI webhook (SIP calls)', { timeout: 30_000 }, () => {
     );
     expect(res.json()).toMatchObject({ status: 'accepted', callId: ourCallId });
     expect(gw.offers.at(-1)?.callId).toBe(ourCallId);
+    expect(gw.offers.at(-1)?.data.direction).toBe('outbound');
     expect((await lastEvent(gw, ourCallId, 'created'))?.data).toMatchObject({
       direction: 'outbound',
       openaiCallId,

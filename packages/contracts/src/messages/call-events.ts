@@ -26,12 +26,15 @@ export type CallDirection = (typeof CallDirection)[keyof typeof CallDirection];
 /**
  * Why a call ended. `bridge_lost`: its owning bridge stopped heart-beating (ARCHITECTURE.md).
  * `provider-error`: the voice provider (OpenAI Realtime) failed mid-call and could not be
- * recovered; the caller heard an apology before the hangup.
+ * recovered; the caller heard an apology before the hangup. `operator-hangup`: a person ended it
+ * through `call-control` (`POST /v1/calls/:id/hangup`).
  */
 export const CallEndReason = {
   Completed: 'completed',
   CallerHangup: 'caller-hangup',
   AgentHangup: 'agent-hangup',
+  /** An operator hung the call up from the dashboard or the admin API. */
+  OperatorHangup: 'operator-hangup',
   Transferred: 'transferred',
   Busy: 'busy',
   NoAnswer: 'no-answer',

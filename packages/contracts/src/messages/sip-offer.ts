@@ -16,6 +16,11 @@ export const sipOfferSchema = z.object({
   /** SIP headers of the INVITE as OpenAI forwarded them, by name. */
   sipHeaders: z.record(z.string(), z.string()),
   agentId: nonEmpty,
+  /**
+   * `outbound` when our dialer placed the call to OpenAI's SIP endpoint. Optional so that an
+   * offer from a gateway of the previous release, mid rolling update, is still taken.
+   */
+  direction: z.enum(['inbound', 'outbound']).optional(),
 });
 
 /** `data` of the reply: the accepting pod, or why no pod took it (the gateway answers busy). */

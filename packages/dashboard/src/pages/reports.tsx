@@ -21,6 +21,7 @@ const OUTCOMES = [
   'completed',
   'caller-hangup',
   'agent-hangup',
+  'operator-hangup',
   'transferred',
   'busy',
   'no-answer',

@@ -10,6 +10,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 
 import {
+  CallEndReason,
   callOwner,
   serveEndpoint,
   type BusLogger,
@@ -99,7 +100,12 @@ export function callOwnership(deps: OwnershipDeps): (call: LiveCallControl) => (
 
     const runCommand = async (command: CallControlCommand): Promise<CallControlResult> => {
       if (command.action === 'hangup') {
-        call.hangup('agent-hangup');
+        // Only a person's hang-up has its own reason; any other asker ends it for the agent.
+        call.hangup(
+          command.reason === CallEndReason.OperatorHangup
+            ? CallEndReason.OperatorHangup
+            : CallEndReason.AgentHangup,
+        );
         return { ok: true };
       }
       if (command.action === 'inject') {

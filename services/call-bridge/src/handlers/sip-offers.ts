@@ -147,6 +147,7 @@ export function serveSipOffers(deps: SipOfferDeps): Subscription {
       session = launchCall(deps, {
         callId,
         transport: 'sip',
+        direction: offer.direction,
         agentId: offer.agentId,
         agent,
         log,

@@ -220,6 +220,7 @@ describe('one call, one connected trace', { timeout: 90_000 }, () => {
     expectOneConnectedTrace(spans, 'openai.webhook');
     expect(spans.find((s) => s.name === 'call')?.attributes).toMatchObject({
       'call.id': callId,
+      'call.direction': 'inbound',
       'call.transport': 'sip',
     });
   });

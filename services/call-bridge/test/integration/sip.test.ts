@@ -156,14 +156,15 @@ describe('call-bridge SIP calls', { timeout: 90_000 }, () => {
       h.ns.nc,
       h.names,
       'call-control',
-      callControlRequest(callId, { action: 'hangup' }),
+      // As the gateway's POST /v1/calls/:id/hangup asks: the call ends as the operator's doing.
+      callControlRequest(callId, { action: 'hangup', reason: 'operator-hangup' }),
     );
     expect(reply.data).toEqual({ ok: true });
     await call.ended;
     expect(h.sims.openai.calls().find((c) => c.callId === rtc)?.endReason).toBe('hangup');
     const events = await h.endedEventsOf(callId);
     expect(events.find((e) => e.type === 'call.ended')?.data).toMatchObject({
-      reason: 'agent-hangup',
+      reason: 'operator-hangup',
     });
   });
 

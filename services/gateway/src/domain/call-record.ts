@@ -40,7 +40,7 @@ export function statusForEndReason(reason: CallEndReason): RecordStatus {
     case 'provider-error':
       return 'failed';
     default:
-      // completed, caller-hangup, agent-hangup, transferred: the call was held and finished.
+      // completed, caller-hangup, agent-hangup, operator-hangup, transferred: the call was held and finished.
       return 'completed';
   }
 }

@@ -182,6 +182,7 @@ export async function handleSipCallIncoming(
     to: sip.to,
     sipHeaders: sip.custom,
     agentId,
+    direction: outbound ? 'outbound' : 'inbound',
   });
   const outcome = await offerSipCall({
     request: (timeoutMs) => attempt(deps, offer, timeoutMs),

@@ -1,7 +1,7 @@
 /**
  * Operator actions on a live call, from the dashboard:
  *
- * - `POST /v1/calls/:id/hangup`: `call-control` `hangup` (reason `operator_hangup`) to the
+ * - `POST /v1/calls/:id/hangup`: `call-control` `hangup` (reason `operator-hangup`) to the
  *   bridge that owns the call. 202 `{ ok: true }`.
  * - `POST /v1/calls/:id/transfer` `{ skill?, reason?, mode? }`: `handoff.transfer` with trigger
  *   `operator`; the handoff service picks the human and moves the call. 202 with its answer
@@ -20,6 +20,7 @@ import { z } from 'zod';
 import {
   request as busRequest,
   callControlRequest,
+  CallEndReason,
   handoffTransferRequest,
   type Names,
 } from '@app/contracts';
@@ -44,7 +45,7 @@ export interface CallActionsApiOptions {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BODY_LIMIT = 4 * 1024;
 
-export const HANGUP_REASON = 'operator_hangup';
+export const HANGUP_REASON = CallEndReason.OperatorHangup;
 const DEFAULT_TRANSFER_REASON = 'operator transfer';
 
 export const callActionParamsSchema = z.object({ id: z.string().describe('the call id (UUID)') });
@@ -160,7 +161,7 @@ export async function callActionsApiRoutes(
         tags: ['Calls'],
         summary: 'Hang up a live call',
         description:
-          'Asks the call-bridge that owns the call to end it (reason `operator_hangup`). ' +
+          'Asks the call-bridge that owns the call to end it (reason `operator-hangup`). ' +
           'Needs role admin or operator; audited as `call.hangup`.',
         params: callActionParamsSchema,
         response: {
