@@ -3,7 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { callEvent, callOwner, CallOwners, publishEvent, type CallEvent } from '@app/contracts';
+import {
+  callEvent,
+  callOwner,
+  CallOwners,
+  publishEvent,
+  type CallEvent,
+  type RunningConsumer,
+} from '@app/contracts';
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
 import { PrismaCallRecordStore, startCallRecordProjector } from '@app/gateway';
@@ -15,6 +22,11 @@ let ns: NatsTestNamespace;
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let prisma: PrismaClient;
 let owners: CallOwners;
+/**
+ * One projector for the file: a projector stopped between tests can leave the next event
+ * delivered to its abandoned pull and held for the consumer's ack wait (30 s).
+ */
+let projector: RunningConsumer;
 
 /** A call answered `answeredAgoMs` ago, as the gateway and a bridge would have published it. */
 async function answeredCall(answeredAgoMs: number, openaiCallId?: string): Promise<string> {
@@ -60,9 +72,16 @@ beforeAll(async () => {
   db = await createTestDatabase();
   prisma = createPrismaClient({ databaseUrl: db.databaseUrl });
   owners = await CallOwners.open(ns.nc, ns.names, captureLogs().log);
+  projector = await startCallRecordProjector({
+    nc: ns.nc,
+    names: ns.names,
+    store: new PrismaCallRecordStore(prisma),
+    log: captureLogs().log,
+  });
 });
 
 afterAll(async () => {
+  await projector?.stop();
   await ns?.close();
   await prisma?.$disconnect();
   await db?.drop();
@@ -70,12 +89,6 @@ afterAll(async () => {
 
 describe('call-bridge - bridge_lost sweeper', { timeout: 30_000 }, () => {
   it('ends answered calls whose owner lapsed, once, and leaves owned and fresh calls alone', async () => {
-    const projector = await startCallRecordProjector({
-      nc: ns.nc,
-      names: ns.names,
-      store: new PrismaCallRecordStore(prisma),
-      log: captureLogs().log,
-    });
     const lost = await answeredCall(120_000);
     const owned = await answeredCall(120_000);
     const fresh = await answeredCall(1_000);
@@ -106,7 +119,6 @@ describe('call-bridge - bridge_lost sweeper', { timeout: 30_000 }, () => {
         }),
       { timeout: 10_000 },
     );
-    await projector.stop();
     expect((await prisma.call.findUniqueOrThrow({ where: { id: owned } })).status).toBe(
       'in_progress',
     );
@@ -118,12 +130,6 @@ describe('call-bridge - bridge_lost sweeper', { timeout: 30_000 }, () => {
   });
 
   it('an owner entry that stopped heart-beating counts as gone before the bucket TTL removes it', async () => {
-    const projector = await startCallRecordProjector({
-      nc: ns.nc,
-      names: ns.names,
-      store: new PrismaCallRecordStore(prisma),
-      log: captureLogs().log,
-    });
     const owned = await answeredCall(120_000);
     await owners.put(owned, callOwner({ pod: 'bridge-2', transport: 'media-streams' }));
     await vi.waitFor(
@@ -154,16 +160,9 @@ describe('call-bridge - bridge_lost sweeper', { timeout: 30_000 }, () => {
         }),
       { timeout: 10_000 },
     );
-    await projector.stop();
   });
 
   it('a lost SIP call is hung up at OpenAI too: its audio does not depend on the dead pod', async () => {
-    const projector = await startCallRecordProjector({
-      nc: ns.nc,
-      names: ns.names,
-      store: new PrismaCallRecordStore(prisma),
-      log: captureLogs().log,
-    });
     const sip = await answeredCall(120_000, 'rtc_swept');
     await vi.waitFor(
       async () =>
@@ -196,6 +195,5 @@ describe('call-bridge - bridge_lost sweeper', { timeout: 30_000 }, () => {
         }),
       { timeout: 10_000 },
     );
-    await projector.stop();
   });
 });
