@@ -71,13 +71,25 @@ export async function waitForOk(
   throw new Error(`${url} not ready after ${timeoutMs} ms:\n${proc.stdout.slice(-20).join('\n')}`);
 }
 
-/** Polls `check` every 100 ms until it returns a value. */
-export async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+/**
+ * Polls `check` every 100 ms until it returns a value.
+ *
+ * @param state - What to print when the time runs out (what was seen, the services' last log
+ *   lines), so a failure in CI can be understood without re-running it.
+ */
+export async function until<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  state?: () => Promise<string> | string,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
+    if (Date.now() > deadline) {
+      const seen = state ? `:\n${await state()}` : '';
+      throw new Error(`timed out waiting after ${timeoutMs} ms${seen}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -130,6 +130,12 @@ describe('call-bridge - two processes share calls and survive the loss of one', 
     ]);
   }, 90_000);
 
+  /** The last log lines of every service, for a failure message. */
+  const recentLogs = () =>
+    procs
+      .map((p, i) => `--- process ${i}\n${[...p.stderr, ...p.stdout].slice(-15).join('\n')}`)
+      .join('\n');
+
   afterAll(async () => {
     for (const p of procs) p.child.kill('SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
@@ -158,10 +164,15 @@ describe('call-bridge - two processes share calls and survive the loss of one', 
       );
       // Every call bridged, on both pods (the balancer alternates).
       const owners = await CallOwners.open(nc, names, captureLogs().log);
-      const owned = await until(async () => {
-        const list = await owners.list();
-        return list.length === placed.length ? list : undefined;
-      }, 30_000);
+      const owned = await until(
+        async () => {
+          const list = await owners.list();
+          return list.length === placed.length ? list : undefined;
+        },
+        // Under 40 s, the calls' pause: beyond it the first calls could end before the last.
+        38_000,
+        async () => `owners: ${JSON.stringify(await owners.list())}\n${recentLogs()}`,
+      );
       const podOf = new Map(owned.map((o) => [o.callId, o.owner.pod]));
       expect([...new Set(podOf.values())].sort()).toEqual(['bridge-a', 'bridge-b']);
 

@@ -307,17 +307,19 @@ describe('twilio-sim REST with the official SDK', () => {
   });
 
   it('twilio-sim - queues calls above the CPS instead of rejecting them', async () => {
-    await setup({ cps: 20 });
+    // 2 per second: slots 0, 500 and 1000 ms after the first request. Each queue time is its
+    // slot less how late its request arrived, which a loaded machine can make a few hundred ms.
+    await setup({ cps: 2 });
     const twiml = '<Response><Hangup/></Response>';
     const calls = await Promise.all(
       [0, 1, 2].map(() => client().calls.create({ to: CUSTOMER, from: OURS, twiml })),
     );
-    expect(calls.map((c) => Number(c.queueTime))).toEqual([
-      0,
-      expect.any(Number),
-      expect.any(Number),
-    ]);
-    expect(Number(calls[2]?.queueTime)).toBeGreaterThanOrEqual(80);
+    // The three requests race: whichever arrived first went at once.
+    const queued = calls.map((c) => Number(c.queueTime)).sort((a, b) => a - b);
+    expect(queued[0]).toBe(0);
+    expect(queued[1]).toBeGreaterThan(200);
+    expect(queued[2]).toBeGreaterThan(700);
+    expect(queued[2]).toBeGreaterThan(queued[1] ?? Infinity);
   });
 
   it('twilio-sim - signs the inbound voice webhook', async () => {
