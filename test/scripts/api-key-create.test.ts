@@ -1,49 +1,19 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createPrismaClient, type PrismaClient } from '@app/db';
-import { createTestDatabase, type TestDatabase } from '@app/db/testing';
+import { runScript, useScriptDatabase } from './script-fixture.js';
 
-import { ROOT_DIR } from '../services/service-process.js';
+const database = useScriptDatabase();
 
-let db: TestDatabase;
-let prisma: PrismaClient;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  prisma = createPrismaClient({ databaseUrl: db.databaseUrl, poolMax: 1 });
-}, 30_000);
-
-afterAll(async () => {
-  await prisma?.$disconnect();
-  await db?.drop();
-});
-
-/** Runs the script as `pnpm api-key:create` does (tsx, source condition), to its end. */
-function run(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=source', join('scripts', 'api-key-create.ts'), ...args],
-      { cwd: ROOT_DIR, env: { PATH: process.env.PATH ?? '', ...env }, timeout: 20_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+/** Runs the script as its `pnpm` command does, to its end. */
+const run = (args: string[], env: Record<string, string>) =>
+  runScript('api-key-create.ts', args, env, 20_000);
 
 describe('scripts - pnpm api-key:create', { timeout: 30_000 }, () => {
   it('prints a new key alone on stdout and stores only its SHA-256', async () => {
     const { code, stdout, stderr } = await run(['local-dev', 'operator'], {
-      DATABASE_URL: db.databaseUrl,
+      DATABASE_URL: database.db.databaseUrl,
     });
     expect(code, stderr).toBe(0);
     const key = stdout.trim();
@@ -51,7 +21,7 @@ describe('scripts - pnpm api-key:create', { timeout: 30_000 }, () => {
     expect(stderr).toMatch(/not stored and cannot be shown again/);
     expect(stderr).not.toContain(key);
     const hashedKey = createHash('sha256').update(key).digest('hex');
-    const row = await prisma.apiKey.findUniqueOrThrow({ where: { hashedKey } });
+    const row = await database.prisma.apiKey.findUniqueOrThrow({ where: { hashedKey } });
     expect(row).toMatchObject({
       name: 'local-dev',
       role: 'operator',
@@ -62,16 +32,16 @@ describe('scripts - pnpm api-key:create', { timeout: 30_000 }, () => {
   });
 
   it('refuses an unknown role, missing arguments and a missing DATABASE_URL', async () => {
-    const before = await prisma.apiKey.count();
-    const badRole = await run(['ci', 'root'], { DATABASE_URL: db.databaseUrl });
+    const before = await database.prisma.apiKey.count();
+    const badRole = await run(['ci', 'root'], { DATABASE_URL: database.db.databaseUrl });
     expect(badRole.code).toBe(2);
     expect(badRole.stderr).toMatch(/role must be one of admin, operator, viewer/);
-    const noArgs = await run([], { DATABASE_URL: db.databaseUrl });
+    const noArgs = await run([], { DATABASE_URL: database.db.databaseUrl });
     expect(noArgs.code).toBe(2);
     expect(noArgs.stderr).toMatch(/usage: pnpm api-key:create <name> <role>/);
     const noDb = await run(['ci', 'admin'], {});
     expect(noDb.code).toBe(2);
     expect(noDb.stderr).toMatch(/DATABASE_URL is not set/);
-    expect(await prisma.apiKey.count()).toBe(before);
+    expect(await database.prisma.apiKey.count()).toBe(before);
   });
 });

@@ -7,24 +7,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createNames, type Names } from '@app/contracts';
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase } from '@app/db/testing';
-import { parseScenario, startSimulators, type Simulators } from '@app/sim';
+import { parseScenario, type Simulators } from '@app/sim';
 
-import {
-  freePort,
-  spawnService,
-  until,
-  waitForOk,
-  type ServiceProcess,
-} from './service-process.js';
+import { until } from './service-process.js';
+import { SystemStack } from './system-stack.js';
 
-const NATS_URL = 'nats://127.0.0.1:4222';
 const OUR_NUMBER = '+15555550100';
 const CALLEE = '+15555550123';
 /** Our number whose calls go over SIP: an agent on it is dialed through OpenAI's SIP endpoint. */
@@ -52,13 +43,10 @@ const calleeJson = {
 const callee = parseScenario(calleeJson);
 
 describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge → model', () => {
-  const prefix = `t${randomBytes(4).toString('hex')}`;
-  const names: Names = createNames(prefix);
+  const system = new SystemStack();
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let prisma: PrismaClient;
-  let nc: NatsConnection;
   let sims: Simulators;
-  const procs: ServiceProcess[] = [];
   let agentId: string;
   let gatewayUrl: string;
 
@@ -83,90 +71,33 @@ describe('outbound call: API → dialer → Twilio → gateway TwiML → bridge 
         role: 'operator',
       },
     });
-    nc = await connect({ servers: NATS_URL });
-
-    const [gatewayPort, bridgePort, schedulerPort] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
-    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    sims = await startSimulators({
+    await system.start({
+      databaseUrl: db.databaseUrl,
+      streamTokenSecret: SECRET,
       pacing: 'fast',
-      voiceUrl: `${gatewayUrl}/twilio/voice`,
-      statusCallbackUrl: `${gatewayUrl}/twilio/status`,
-      webhookUrl: `${gatewayUrl}/openai/webhook`,
+      services: [
+        {
+          name: 'campaign-scheduler',
+          pod: 'scheduler-0',
+          env: ({ gatewayUrl: url }) => ({
+            GATEWAY_PUBLIC_URL: url,
+            DIAL_POLL_INTERVAL_MS: '100',
+            OPENAI_SIP_URI: 'sip:proj_simulated@sip.api.openai.com;transport=tls',
+            DIAL_MAX_CPS: '10',
+          }),
+        },
+      ],
     });
+    ({ gatewayUrl, sims } = system);
     sims.twilio.setBehaviour(CALLEE, { answer: 'human', scenario: callee });
     sims.twilio.setBehaviour(SIP_CALLEE, {
       answer: 'human',
       scenario: parseScenario({ ...calleeJson, name: 'renewal-callee-sip' }),
     });
-    const common = {
-      DATABASE_URL: db.databaseUrl,
-      NATS_URL,
-      NATS_PREFIX: prefix,
-      HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      STREAM_TOKEN_SECRET: SECRET,
-      TWILIO_ACCOUNT_SID: sims.credentials.twilio.accountSid,
-      TWILIO_AUTH_TOKEN: sims.credentials.twilio.authToken,
-      TWILIO_API_BASE_URL: sims.twilioUrl,
-      OPENAI_API_KEY: sims.credentials.openai.apiKey,
-      OPENAI_BASE_URL: `${sims.openaiHttpUrl}/v1`,
-    };
-    const gateway = spawnService('gateway', {
-      ...common,
-      HTTP_PORT: String(gatewayPort),
-      POD_NAME: 'gateway-0',
-      PUBLIC_BASE_URL: gatewayUrl,
-      CALL_BRIDGE_MEDIA_URL: `ws://127.0.0.1:${bridgePort}/media`,
-      OPENAI_WEBHOOK_SECRET: sims.credentials.openai.webhookSecret,
-    });
-    const bridge = spawnService('call-bridge', {
-      ...common,
-      HTTP_PORT: String(bridgePort),
-      POD_NAME: 'bridge-0',
-      OPENAI_REALTIME_URL: sims.openaiWssUrl,
-      OPENAI_REALTIME_CA: sims.tlsCertPem,
-    });
-    const scheduler = spawnService('campaign-scheduler', {
-      ...common,
-      HTTP_PORT: String(schedulerPort),
-      POD_NAME: 'scheduler-0',
-      GATEWAY_PUBLIC_URL: gatewayUrl,
-      DIAL_POLL_INTERVAL_MS: '100',
-      OPENAI_SIP_URI: 'sip:proj_simulated@sip.api.openai.com;transport=tls',
-      DIAL_MAX_CPS: '10',
-    });
-    procs.push(gateway, bridge, scheduler);
-    await Promise.all([
-      waitForOk(`${gatewayUrl}/readyz`, gateway, 60_000),
-      waitForOk(`http://127.0.0.1:${bridgePort}/readyz`, bridge, 60_000),
-      waitForOk(`http://127.0.0.1:${schedulerPort}/readyz`, scheduler, 60_000),
-    ]);
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(
-      procs.map(async (p) => {
-        p.child.kill('SIGTERM');
-        const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-        await p.exited;
-        clearTimeout(timer);
-      }),
-    );
-    await sims?.close();
-    if (nc) {
-      const jsm = await jetstreamManager(nc);
-      for (const stream of [
-        ...Object.values(names.streams).map((s) => s.name),
-        ...Object.values(names.kv).map((b) => `KV_${b.name}`),
-      ]) {
-        await jsm.streams.delete(stream).catch(() => undefined);
-      }
-      await nc.close();
-    }
+    await system.stop();
     await prisma?.$disconnect();
     await db?.drop();
   }, 60_000);

@@ -6,32 +6,22 @@
  * human agent's presence, look at the metrics — and saves a screenshot of each page to
  * packages/dashboard/test-results/e2e/.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createNames } from '@app/contracts';
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase, type TestDatabase } from '@app/db/testing';
-import { parseScenario, startSimulators, type Simulators } from '@app/sim';
+import { parseScenario, type Simulators } from '@app/sim';
 
 import { createApiKey } from '../../../services/gateway/src/adapters/api-keys.js';
 import { createUser } from '../../../services/gateway/src/adapters/users.js';
-import {
-  freePort,
-  spawnService,
-  until,
-  waitForOk,
-  type ServiceProcess,
-} from '../../../test/services/service-process.js';
+import { until } from '../../../test/services/service-process.js';
+import { SystemStack } from '../../../test/services/system-stack.js';
 import { DASHBOARD_DIR, ensureDashboardBuilt } from './ensure-built.js';
 
-const NATS_URL = 'nats://127.0.0.1:4222';
 const OUR_NUMBER = '+15555550100';
 const CALLER = '+15555550177';
 const SECRET = 'dashboard-e2e-stream-token-secret-00000';
@@ -85,15 +75,13 @@ function launchChromium(): Promise<Browser> {
 }
 
 describe('dashboard in chromium against the running system', () => {
-  const prefix = `t${randomBytes(4).toString('hex')}`;
+  const system = new SystemStack();
   let db: TestDatabase;
   let prisma: PrismaClient;
-  let nc: NatsConnection;
   let sims: Simulators;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  const procs: ServiceProcess[] = [];
   let gatewayUrl = '';
   let apiKey = '';
   let agentId = '';
@@ -118,13 +106,7 @@ describe('dashboard in chromium against the running system', () => {
     try {
       await step();
     } catch (err) {
-      const logs = procs
-        .map(
-          (p, i) =>
-            `--- ${['gateway', 'call-bridge'][i]}\n${[...p.stderr, ...p.stdout.slice(-30)].join('\n')}`,
-        )
-        .join('\n');
-      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${logs}`, {
+      throw new Error(`${err instanceof Error ? err.message : String(err)}\n${system.logs()}`, {
         cause: err,
       });
     }
@@ -151,61 +133,16 @@ describe('dashboard in chromium against the running system', () => {
       await createUser(prisma, { email: EMAIL, name: 'Olga', role: 'operator', password: PASSWORD })
     ).id;
     apiKey = (await createApiKey(prisma, { name: 'dashboard e2e', role: 'admin' })).key;
-    nc = await connect({ servers: NATS_URL });
-
-    const [gatewayPort, bridgePort, handoffPort] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
-    gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
-    sims = await startSimulators({
-      voiceUrl: `${gatewayUrl}/twilio/voice`,
-      statusCallbackUrl: `${gatewayUrl}/twilio/status`,
-      webhookUrl: `${gatewayUrl}/openai/webhook`,
+    await system.start({
+      databaseUrl: db.databaseUrl,
+      streamTokenSecret: SECRET,
+      gatewayEnv: { DASHBOARD_DIR: join(DASHBOARD_DIR, 'dist') },
+      // Moves calls to humans (the transfer action); no delay before the move in a test.
+      services: [
+        { name: 'handoff', pod: 'handoff-0', env: () => ({ HANDOFF_TRANSFER_DELAY_MS: '0' }) },
+      ],
     });
-    const common = {
-      DATABASE_URL: db.databaseUrl,
-      NATS_URL,
-      NATS_PREFIX: prefix,
-      HTTP_HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      STREAM_TOKEN_SECRET: SECRET,
-      TWILIO_ACCOUNT_SID: sims.credentials.twilio.accountSid,
-      TWILIO_AUTH_TOKEN: sims.credentials.twilio.authToken,
-      TWILIO_API_BASE_URL: sims.twilioUrl,
-      OPENAI_API_KEY: sims.credentials.openai.apiKey,
-      OPENAI_BASE_URL: `${sims.openaiHttpUrl}/v1`,
-    };
-    const gateway = spawnService('gateway', {
-      ...common,
-      HTTP_PORT: String(gatewayPort),
-      POD_NAME: 'gateway-0',
-      PUBLIC_BASE_URL: gatewayUrl,
-      CALL_BRIDGE_MEDIA_URL: `ws://127.0.0.1:${bridgePort}/media`,
-      OPENAI_WEBHOOK_SECRET: sims.credentials.openai.webhookSecret,
-      DASHBOARD_DIR: join(DASHBOARD_DIR, 'dist'),
-    });
-    const bridge = spawnService('call-bridge', {
-      ...common,
-      HTTP_PORT: String(bridgePort),
-      POD_NAME: 'bridge-0',
-      OPENAI_REALTIME_URL: sims.openaiWssUrl,
-      OPENAI_REALTIME_CA: sims.tlsCertPem,
-    });
-    // Moves calls to humans (the transfer action); no delay before the move in a test.
-    const handoff = spawnService('handoff', {
-      ...common,
-      HTTP_PORT: String(handoffPort),
-      POD_NAME: 'handoff-0',
-      HANDOFF_TRANSFER_DELAY_MS: '0',
-    });
-    procs.push(gateway, bridge, handoff);
-    await Promise.all([
-      waitForOk(`${gatewayUrl}/readyz`, gateway, 60_000),
-      waitForOk(`http://127.0.0.1:${bridgePort}/readyz`, bridge, 60_000),
-      waitForOk(`http://127.0.0.1:${handoffPort}/readyz`, handoff, 60_000),
-    ]);
+    ({ gatewayUrl, sims } = system);
 
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -232,26 +169,7 @@ describe('dashboard in chromium against the running system', () => {
   afterAll(async () => {
     await context?.close().catch(() => undefined);
     await browser?.close().catch(() => undefined);
-    await Promise.all(
-      procs.map(async (p) => {
-        p.child.kill('SIGTERM');
-        const timer = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
-        await p.exited;
-        clearTimeout(timer);
-      }),
-    );
-    await sims?.close();
-    if (nc) {
-      const jsm = await jetstreamManager(nc);
-      const names = createNames(prefix);
-      for (const stream of [
-        ...Object.values(names.streams).map((s) => s.name),
-        ...Object.values(names.kv).map((b) => `KV_${b.name}`),
-      ]) {
-        await jsm.streams.delete(stream).catch(() => undefined);
-      }
-      await nc.close();
-    }
+    await system.stop();
     await prisma?.$disconnect();
     await db?.drop();
   }, 60_000);

@@ -8,6 +8,7 @@ import Fastify, {
   type FastifyPluginAsync,
   type LightMyRequestResponse,
 } from 'fastify';
+import { expect } from 'vitest';
 
 import { createPrismaClient, type PrismaClient } from '@app/db';
 import { createTestDatabase, type TestDatabase } from '@app/db/testing';
@@ -70,3 +71,28 @@ export async function adminApiFixture(
 /** The `field`s of a 400's issues. */
 export const fieldsOf = (res: { json: <T>() => T }) =>
   res.json<{ issues: Array<{ field: string }> }>().issues.map((i) => i.field);
+
+/**
+ * Every item of a list, walked page by page from `url` (which sets `limit`) as `as`, following
+ * each `nextCursor`; each page must answer 200. Stops after 10 pages, so a cursor that never ends
+ * fails the test's count instead of hanging it.
+ */
+export async function walkPages<T>(
+  f: AdminApiFixture,
+  url: string,
+  as: Role = 'viewer',
+): Promise<{ items: T[]; pages: number }> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const after: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const res = await f.call('GET', `${url}${after}`, undefined, as);
+    expect(res.statusCode).toBe(200);
+    const page = res.json<{ items: T[]; nextCursor: string | null }>();
+    items.push(...page.items);
+    cursor = page.nextCursor;
+    pages += 1;
+  } while (cursor !== null && pages < 10);
+  return { items, pages };
+}

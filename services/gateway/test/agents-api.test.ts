@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { agentsApiRoutes } from '../src/routes/agents-api.js';
 import { httpToolsApiRoutes } from '../src/routes/http-tools-api.js';
-import { adminApiFixture, fieldsOf, type AdminApiFixture } from './admin-api-fixture.js';
+import { adminApiFixture, fieldsOf, walkPages, type AdminApiFixture } from './admin-api-fixture.js';
 
 let f: AdminApiFixture;
 
@@ -248,20 +248,9 @@ describe('agents API', { timeout: 30_000 }, () => {
     const names = ['pg-delta', 'pg-alpha', 'pg-echo', 'pg-charlie', 'pg-bravo'];
     for (const name of names) await createAgent(name);
 
-    const seen: string[] = [];
-    let cursor: string | null = null;
-    let pages = 0;
-    do {
-      const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
-      const res = await f.call('GET', `/v1/agents?q=PG-&limit=2${query}`, undefined, 'viewer');
-      expect(res.statusCode).toBe(200);
-      const page = res.json<{ items: AgentView[]; nextCursor: string | null }>();
-      seen.push(...page.items.map((a) => a.name));
-      cursor = page.nextCursor;
-      pages += 1;
-    } while (cursor !== null && pages < 10);
+    const { items, pages } = await walkPages<AgentView>(f, '/v1/agents?q=PG-&limit=2');
     expect(pages).toBe(3);
-    expect(seen).toEqual([...names].sort());
+    expect(items.map((a) => a.name)).toEqual([...names].sort());
 
     // A deleted row does not break the cursor that points at it.
     const first = await f.call('GET', '/v1/agents?q=pg-&limit=1');

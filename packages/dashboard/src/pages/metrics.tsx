@@ -1,7 +1,7 @@
 /** Metrics from `/v1/stats`: tiles for the totals, charts for the series and the outcomes. */
 import { useEffect, useMemo } from 'preact/hooks';
 
-import { api, queryString, type Stats } from '../api.js';
+import { api, queryString, type Stats, type StatsPoint } from '../api.js';
 import { BarChart, TimeChart } from '../components/charts.js';
 import { ErrorNotice } from '../components/notice.js';
 import { useAsync } from '../components/use-async.js';
@@ -14,6 +14,56 @@ const RANGES = {
   week: { label: 'Last 7 days', ms: 7 * 24 * 60 * 60_000, bucket: 'day' },
 } as const;
 type Range = keyof typeof RANGES;
+
+/** The time charts, in page order: each line plots one value of every point of the series. */
+const CHARTS: ReadonlyArray<{
+  testId: string;
+  title: string;
+  /** The title ends with the range's bucket (`per minute`). */
+  perBucket?: true;
+  unit?: string;
+  lines: Array<{ label: string; of: (p: StatsPoint) => number | null }>;
+}> = [
+  {
+    testId: 'chart-calls',
+    title: 'Calls',
+    perBucket: true,
+    lines: [
+      { label: 'calls', of: (p) => p.calls },
+      { label: 'answered', of: (p) => p.answered },
+    ],
+  },
+  {
+    testId: 'chart-concurrent',
+    title: 'Concurrent calls',
+    lines: [{ label: 'concurrent (max)', of: (p) => p.concurrentMax }],
+  },
+  {
+    testId: 'chart-setup',
+    title: 'Set-up time',
+    unit: 'ms',
+    lines: [
+      { label: 'p50', of: (p) => p.setupMsP50 },
+      { label: 'p95', of: (p) => p.setupMsP95 },
+    ],
+  },
+  {
+    testId: 'chart-handle',
+    title: 'Average handle time',
+    unit: 's',
+    lines: [
+      {
+        label: 'avg handle (s)',
+        of: (p) => (p.avgHandleMs === null ? null : p.avgHandleMs / 1000),
+      },
+    ],
+  },
+  {
+    testId: 'chart-handoffs',
+    title: 'Handoffs',
+    lines: [{ label: 'handoffs', of: (p) => p.handoffs }],
+  },
+];
 
 export function MetricsPage({ query }: { query: URLSearchParams }) {
   const range: Range = (query.get('range') as Range | null) ?? 'hour';
@@ -40,27 +90,15 @@ export function MetricsPage({ query }: { query: URLSearchParams }) {
   }, [stats.reload]);
 
   const s = stats.data;
+  // Memoised: a chart is drawn again whenever its series change identity.
   const series = useMemo(() => {
     const points = s?.series ?? [];
-    const at = points.map((p) => p.at);
     return {
-      at,
-      calls: [
-        { label: 'calls', values: points.map((p) => p.calls) },
-        { label: 'answered', values: points.map((p) => p.answered) },
-      ],
-      concurrent: [{ label: 'concurrent (max)', values: points.map((p) => p.concurrentMax) }],
-      setup: [
-        { label: 'p50', values: points.map((p) => p.setupMsP50) },
-        { label: 'p95', values: points.map((p) => p.setupMsP95) },
-      ],
-      handle: [
-        {
-          label: 'avg handle (s)',
-          values: points.map((p) => (p.avgHandleMs === null ? null : p.avgHandleMs / 1000)),
-        },
-      ],
-      handoffs: [{ label: 'handoffs', values: points.map((p) => p.handoffs) }],
+      at: points.map((p) => p.at),
+      charts: CHARTS.map((chart) => ({
+        ...chart,
+        series: chart.lines.map((line) => ({ label: line.label, values: points.map(line.of) })),
+      })),
     };
   }, [s]);
   const perBucket = spec.bucket === 'minute' ? 'per minute' : `per ${spec.bucket}`;
@@ -87,63 +125,21 @@ export function MetricsPage({ query }: { query: URLSearchParams }) {
       {s && (
         <>
           <div class="tiles" data-testid="metrics-totals">
-            <Tile label="Live now" value={String(s.live)} testId="tile-live" />
-            <Tile label="Calls" value={String(s.totals.calls)} testId="tile-calls" />
-            <Tile label="Answered" value={String(s.totals.answered)} testId="tile-answered" />
-            <Tile
-              label="Set-up p50 / p95"
-              value={`${millis(s.totals.setupMsP50)} / ${millis(s.totals.setupMsP95)}`}
-              testId="tile-setup"
-            />
-            <Tile
-              label="Average handle time"
-              value={millis(s.totals.avgHandleMs)}
-              testId="tile-handle"
-            />
-            <Tile
-              label="Tool latency p50 / p95"
-              value={`${millis(s.totals.toolLatencyMsP50)} / ${millis(s.totals.toolLatencyMsP95)}`}
-              testId="tile-tools"
-            />
-            <Tile
-              label="Handoff rate"
-              value={percent(s.totals.handoffRate)}
-              testId="tile-handoff"
-            />
+            {tilesOf(s).map((tile) => (
+              <Tile key={tile.testId} {...tile} />
+            ))}
           </div>
           <div class="charts">
-            <TimeChart
-              title={`Calls ${perBucket}`}
-              at={series.at}
-              series={series.calls}
-              testId="chart-calls"
-            />
-            <TimeChart
-              title="Concurrent calls"
-              at={series.at}
-              series={series.concurrent}
-              testId="chart-concurrent"
-            />
-            <TimeChart
-              title="Set-up time"
-              unit="ms"
-              at={series.at}
-              series={series.setup}
-              testId="chart-setup"
-            />
-            <TimeChart
-              title="Average handle time"
-              unit="s"
-              at={series.at}
-              series={series.handle}
-              testId="chart-handle"
-            />
-            <TimeChart
-              title="Handoffs"
-              at={series.at}
-              series={series.handoffs}
-              testId="chart-handoffs"
-            />
+            {series.charts.map((chart) => (
+              <TimeChart
+                key={chart.testId}
+                title={chart.perBucket ? `${chart.title} ${perBucket}` : chart.title}
+                unit={chart.unit}
+                at={series.at}
+                series={chart.series}
+                testId={chart.testId}
+              />
+            ))}
             <BarChart
               title="Outcomes"
               testId="chart-outcomes"
@@ -157,6 +153,28 @@ export function MetricsPage({ query }: { query: URLSearchParams }) {
       )}
     </section>
   );
+}
+
+/** The totals' tiles, in page order. */
+function tilesOf(s: Stats): Array<{ label: string; value: string; testId: string }> {
+  const { totals } = s;
+  return [
+    { label: 'Live now', value: String(s.live), testId: 'tile-live' },
+    { label: 'Calls', value: String(totals.calls), testId: 'tile-calls' },
+    { label: 'Answered', value: String(totals.answered), testId: 'tile-answered' },
+    {
+      label: 'Set-up p50 / p95',
+      value: `${millis(totals.setupMsP50)} / ${millis(totals.setupMsP95)}`,
+      testId: 'tile-setup',
+    },
+    { label: 'Average handle time', value: millis(totals.avgHandleMs), testId: 'tile-handle' },
+    {
+      label: 'Tool latency p50 / p95',
+      value: `${millis(totals.toolLatencyMsP50)} / ${millis(totals.toolLatencyMsP95)}`,
+      testId: 'tile-tools',
+    },
+    { label: 'Handoff rate', value: percent(totals.handoffRate), testId: 'tile-handoff' },
+  ];
 }
 
 function Tile({ label, value, testId }: { label: string; value: string; testId: string }) {

@@ -6,81 +6,27 @@
  * tests (services/tool-runner, services/handoff, tool-runner.test.ts, handoff.test.ts); this one
  * proves they fit together, in the deployment's default warm mode.
  */
-import { Registry } from 'prom-client';
-import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startHandoff, twilioVoice, type RunningHandoff } from '@app/handoff';
-import { captureLogs } from '@app/platform/testing';
-import { parseScenario, type ScenarioInput } from '@app/sim';
-import { startToolRunner, type RunningToolRunner } from '@app/tool-runner';
-import { toolSpecsForAgent } from '@app/tools';
+import { waitFor, type Harness } from './harness.js';
+import {
+  ringForAHuman,
+  startTransferStack,
+  twilioClientOf,
+  type TransferStack,
+} from './transfer-stack.js';
 
-import { CALLER, OUR_NUMBER, SIP_NUMBER, startHarness, waitFor, type Harness } from './harness.js';
-
+let stack: TransferStack;
 let h: Harness;
-let runner: RunningToolRunner;
-let handoff: RunningHandoff;
 
 beforeAll(async () => {
-  h = await startHarness({
-    pacing: 'fast',
-    toolNames: ['transfer_to_human'],
-    toolSpecs: (names) => toolSpecsForAgent(h.prisma, names),
-  });
-  runner = await startToolRunner({
-    nc: h.ns.nc,
-    names: h.names,
-    prisma: h.prisma,
-    registry: new Registry(),
-    log: captureLogs().log,
-    settings: { transferMode: 'warm', handoffTimeoutMs: 5_000 },
-  });
-  const { accountSid, authToken } = h.sims.credentials.twilio;
-  handoff = await startHandoff({
-    nc: h.ns.nc,
-    names: h.names,
-    prisma: h.prisma,
-    twilio: twilioVoice({ accountSid, authToken, apiBaseUrl: h.sims.twilioUrl, timeoutMs: 5_000 }),
-    webhook: null,
-    settings: { transferDelayMs: 0, pollIntervalMs: 100, controlTimeoutMs: 3_000 },
-    log: captureLogs().log,
-  });
+  stack = await startTransferStack();
+  h = stack.h;
 });
 
 afterAll(async () => {
-  await handoff?.stop();
-  await runner?.stop();
-  await h?.close();
+  await stack?.stop();
 });
-
-/** The caller asks for a person; the model transfers them with a summary, then stays quiet. */
-function asksForAPerson(name: string, skill: string): ScenarioInput {
-  return {
-    name,
-    caller: {
-      steps: [
-        { waitForAgent: { quietMs: 15_000, timeoutMs: 60_000 } },
-        { say: 'I want to talk to a person about my bill.' },
-        // Only the transfer ends the AI's part of the call.
-        { pauseMs: 600_000 },
-        { hangup: true },
-      ],
-    },
-    model: {
-      greeting: 'Hello, how can I help?',
-      turns: [
-        {
-          toolCall: {
-            name: 'transfer_to_human',
-            arguments: { reason: 'billing question', summary: 'Caller disputes a bill.', skill },
-          },
-          sayAfterTool: 'Connecting you to a colleague now.',
-        },
-      ],
-    },
-  };
-}
 
 /** The call's handoff once it reached the human (connected, or already completed after it). */
 const connectedHandoffOf = (callId: string) =>
@@ -97,21 +43,12 @@ describe(
   { timeout: 90_000 },
   () => {
     it('Media Streams, warm: the human hears the summary in a conference, the caller joins, the AI leaves', async () => {
-      const human = await h.prisma.humanAgent.create({
-        data: {
-          name: 'Billing Bea',
-          phoneNumber: '+15555550181',
-          skills: ['billing'],
-          status: 'available',
-          availableSince: new Date(),
-        },
+      const { human, call, callId } = await ringForAHuman(h, {
+        via: 'media-streams',
+        scenario: 'chain-warm',
+        skill: 'billing',
+        human: { name: 'Billing Bea', phoneNumber: '+15555550181' },
       });
-      const call = await h.sims.twilio.ringInbound({
-        to: OUR_NUMBER,
-        from: CALLER,
-        scenario: parseScenario(asksForAPerson('chain-warm', 'billing')),
-      });
-      const callId = await h.callIdOf(call.callSid);
       const row = await connectedHandoffOf(callId);
       expect(row).toMatchObject({
         humanAgentId: human.id,
@@ -123,9 +60,7 @@ describe(
       const callerRec = h.sims.twilio.recordingOf(call.callSid)!;
       const joined = await waitFor(() => callerRec.ofKind('conference.joined')[0], 20_000);
       expect(joined.data).toMatchObject({ friendlyName: `handoff-${row.id}` });
-      const { accountSid, authToken } = h.sims.credentials.twilio;
-      const client = twilio(accountSid, authToken);
-      client.api.baseUrl = h.sims.twilioUrl;
+      const client = twilioClientOf(h);
       const [conference] = await client.conferences.list({ friendlyName: `handoff-${row.id}` });
       const participants = await client.conferences(conference!.sid).participants.list();
       const humanLeg = participants.find((p) => p.callSid !== call.callSid);
@@ -158,21 +93,12 @@ describe(
     });
 
     it('SIP: the handoff service asks the owning bridge, which REFERs the call to the human', async () => {
-      const human = await h.prisma.humanAgent.create({
-        data: {
-          name: 'Sip Sol',
-          sipUri: 'sip:sol@pbx.example.com',
-          skills: ['sip-billing'],
-          status: 'available',
-          availableSince: new Date(),
-        },
+      const { human, call, callId } = await ringForAHuman(h, {
+        via: 'sip',
+        scenario: 'chain-sip',
+        skill: 'sip-billing',
+        human: { name: 'Sip Sol', sipUri: 'sip:sol@pbx.example.com' },
       });
-      const call = await h.sims.twilio.ringInbound({
-        to: SIP_NUMBER,
-        from: CALLER,
-        scenario: parseScenario(asksForAPerson('chain-sip', 'sip-billing')),
-      });
-      const callId = await h.sipCallIdOf(call.callSid);
       const rtc = await h.openaiCallIdOf(call.callSid);
       const row = await connectedHandoffOf(callId);
       expect(row).toMatchObject({ humanAgentId: human.id, target: 'sip:sol@pbx.example.com' });

@@ -11,33 +11,31 @@
  * - `DELETE /v1/do-not-call/:phone` takes the number URL-encoded (`%2B14155550100`).
  * - Every write commits with its `audit_logs` row (`do_not_call.create`, `do_not_call.delete`).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
-import type { DoNotCallEntry, PrismaClient } from '@app/db';
+import type { DoNotCallEntry } from '@app/db';
 import { parsePhone } from '@app/dialing';
 
-import type { ApiKeyStore } from '../adapters/api-keys.js';
 import {
-  audit,
-  BAD_CURSOR,
-  decodeCursor,
+  adminResource,
   errorSchema,
   invalidSchema,
   issuesOf,
   isUniqueViolation,
   pageOf,
   pageQuerySchema,
+  readListQuery,
   UUID,
-  type Issue,
+  type AdminResourceOptions,
 } from './admin-resource.js';
-import { adminResourceAuth } from './api-key-auth.js';
 import { describeRoute } from './route-docs.js';
 
-export interface DoNotCallApiOptions {
-  apiKeys: ApiKeyStore;
-  prisma: PrismaClient;
-}
+export type DoNotCallApiOptions = AdminResourceOptions;
+
+/** A cursor's keys: the ISO `createdAt` and the id of the last entry of a page. */
+const validCursorKeys = ([at, id]: readonly string[]) =>
+  !Number.isNaN(new Date(at ?? '').getTime()) && UUID.test(id ?? '');
 
 const BODY_LIMIT = 8 * 1024;
 const TAGS = ['Do not call'];
@@ -99,14 +97,14 @@ export async function doNotCallApiRoutes(
   opts: DoNotCallApiOptions,
 ): Promise<void> {
   const { prisma } = opts;
-  const actor = adminResourceAuth(app, {
-    apiKeys: opts.apiKeys,
-    actionFor: () => 'change the do-not-call list',
+  // Its 404 names the number (`this number is not on the list`), not the entry: no `notFound`.
+  const { invalid, audited } = adminResource(app, opts, {
+    noun: 'do-not-call entry',
+    action: 'change the do-not-call list',
     failureLog: 'do-not-call request failed',
+    resourceType: 'do_not_call_entry',
+    view,
   });
-
-  const invalid = (reply: FastifyReply, issues: Issue[]) =>
-    reply.code(400).send({ error: 'invalid do-not-call entry', issues });
 
   app.get(
     '/v1/do-not-call',
@@ -120,17 +118,11 @@ export async function doNotCallApiRoutes(
       }),
     },
     async (request, reply) => {
-      const parsed = listQuerySchema.safeParse(request.query);
-      if (!parsed.success) return invalid(reply, issuesOf(parsed.error));
-      const { limit, cursor, phone } = parsed.data;
-      const after = cursor === undefined ? null : decodeCursor(cursor, 2);
+      const query = readListQuery(listQuerySchema, request.query, 2, validCursorKeys);
+      if (!query.ok) return invalid(reply, query.issues);
+      const { data, after } = query;
+      const { limit, phone } = data;
       const at = after ? new Date(after[0] ?? '') : null;
-      if (
-        cursor !== undefined &&
-        (after === null || at === null || Number.isNaN(at.getTime()) || !UUID.test(after[1] ?? ''))
-      ) {
-        return invalid(reply, [BAD_CURSOR]);
-      }
       const rows = await prisma.doNotCallEntry.findMany({
         where: {
           ...(phone ? { phone } : {}),
@@ -170,14 +162,7 @@ export async function doNotCallApiRoutes(
           const row = await tx.doNotCallEntry.create({
             data: { phone, reason: reason ?? null, source: SOURCE },
           });
-          await audit(tx, {
-            actor: actor(request),
-            action: 'do_not_call.create',
-            resourceType: 'do_not_call_entry',
-            resourceId: row.id,
-            before: null,
-            after: view(row),
-          });
+          await audited(tx, request, 'do_not_call.create', row.id, null, row);
           return row;
         });
         request.log.info({ dncEntryId: created.id }, 'number added to the do-not-call list');
@@ -212,14 +197,7 @@ export async function doNotCallApiRoutes(
         // deleteMany: a concurrent delete makes this one find nothing, not throw.
         const { count } = await tx.doNotCallEntry.deleteMany({ where: { id: before.id } });
         if (count === 0) return false;
-        await audit(tx, {
-          actor: actor(request),
-          action: 'do_not_call.delete',
-          resourceType: 'do_not_call_entry',
-          resourceId: before.id,
-          before: view(before),
-          after: null,
-        });
+        await audited(tx, request, 'do_not_call.delete', before.id, before, null);
         return true;
       });
       if (!deleted) return reply.code(404).send({ error: 'this number is not on the list' });

@@ -12,34 +12,31 @@
  *   change of `e164`): the dialer would refuse each of its calls.
  * - Every write commits with its `audit_logs` row (`phone_number.create|update|delete`).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 
-import type { PhoneNumber, Prisma, PrismaClient } from '@app/db';
+import type { PhoneNumber, Prisma } from '@app/db';
 import { parsePhone } from '@app/dialing';
 
-import type { ApiKeyStore } from '../adapters/api-keys.js';
 import {
-  audit,
-  BAD_CURSOR,
-  decodeCursor,
+  adminResource,
   errorSchema,
   invalidSchema,
   isForeignKeyViolation,
   issuesOf,
   isUniqueViolation,
+  lockForUpdate,
   pageOf,
   pageQuerySchema,
+  readListQuery,
   UUID,
+  uuidParam,
+  type AdminResourceOptions,
   type Issue,
 } from './admin-resource.js';
-import { adminResourceAuth } from './api-key-auth.js';
 import { describeRoute } from './route-docs.js';
 
-export interface PhoneNumbersApiOptions {
-  apiKeys: ApiKeyStore;
-  prisma: PrismaClient;
-}
+export type PhoneNumbersApiOptions = AdminResourceOptions;
 
 const BODY_LIMIT = 16 * 1024;
 const TAGS = ['Phone numbers'];
@@ -160,16 +157,13 @@ export async function phoneNumbersApiRoutes(
   opts: PhoneNumbersApiOptions,
 ): Promise<void> {
   const { prisma } = opts;
-  const actor = adminResourceAuth(app, {
-    apiKeys: opts.apiKeys,
-    actionFor: () => 'change phone numbers',
+  const { invalid, notFound, audited } = adminResource(app, opts, {
+    noun: 'phone number',
+    action: 'change phone numbers',
     failureLog: 'phone number request failed',
+    resourceType: 'phone_number',
+    view,
   });
-
-  const invalid = (reply: FastifyReply, issues: Issue[]) =>
-    reply.code(400).send({ error: 'invalid phone number', issues });
-  const notFound = (reply: FastifyReply) =>
-    reply.code(404).send({ error: 'phone number not found' });
 
   /** Runs a write; its refusals become answers. Undefined: the answer was sent. */
   async function write<T>(
@@ -194,29 +188,10 @@ export async function phoneNumbersApiRoutes(
 
   /** Locks the number's row: a concurrent change of it waits for this transaction. */
   async function lockNumber(tx: Prisma.TransactionClient, id: string): Promise<Row | null> {
-    const locked = await tx.$queryRaw<Array<{ id: string }>>`
-      SELECT id FROM phone_numbers WHERE id = ${id}::uuid FOR UPDATE`;
-    return locked.length === 0
-      ? null
-      : tx.phoneNumber.findUnique({ where: { id }, include: withAgent });
+    return (await lockForUpdate(tx, 'phone_numbers', id))
+      ? tx.phoneNumber.findUnique({ where: { id }, include: withAgent })
+      : null;
   }
-
-  const audited = (
-    tx: Prisma.TransactionClient,
-    request: FastifyRequest,
-    action: string,
-    id: string,
-    before: Row | null,
-    after: Row | null,
-  ) =>
-    audit(tx, {
-      actor: actor(request),
-      action,
-      resourceType: 'phone_number',
-      resourceId: id,
-      before: before && view(before),
-      after: after && view(after),
-    });
 
   app.get(
     '/v1/phone-numbers',
@@ -230,11 +205,10 @@ export async function phoneNumbersApiRoutes(
       }),
     },
     async (request, reply) => {
-      const parsed = listQuerySchema.safeParse(request.query);
-      if (!parsed.success) return invalid(reply, issuesOf(parsed.error));
-      const { limit, cursor, agentId, pool } = parsed.data;
-      const after = cursor === undefined ? null : decodeCursor(cursor, 1);
-      if (cursor !== undefined && after === null) return invalid(reply, [BAD_CURSOR]);
+      const query = readListQuery(listQuerySchema, request.query, 1);
+      if (!query.ok) return invalid(reply, query.issues);
+      const { data, after } = query;
+      const { limit, agentId, pool } = data;
       const rows = await prisma.phoneNumber.findMany({
         where: {
           ...(agentId ? { agentId } : {}),
@@ -289,10 +263,11 @@ export async function phoneNumbersApiRoutes(
       }),
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const row = UUID.test(id)
-        ? await prisma.phoneNumber.findUnique({ where: { id }, include: withAgent })
-        : null;
+      const id = uuidParam(request);
+      const row =
+        id === null
+          ? null
+          : await prisma.phoneNumber.findUnique({ where: { id }, include: withAgent });
       return row === null ? notFound(reply) : reply.send(view(row));
     },
   );
@@ -316,10 +291,10 @@ export async function phoneNumbersApiRoutes(
       }),
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const id = uuidParam(request);
       const parsed = updateSchema.safeParse(request.body);
       if (!parsed.success) return invalid(reply, issuesOf(parsed.error));
-      if (!UUID.test(id)) return notFound(reply);
+      if (id === null) return notFound(reply);
       const data = parsed.data;
       const updated = await write(reply, async (tx) => {
         const before = await lockNumber(tx, id);
@@ -352,8 +327,8 @@ export async function phoneNumbersApiRoutes(
       }),
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      if (!UUID.test(id)) return notFound(reply);
+      const id = uuidParam(request);
+      if (id === null) return notFound(reply);
       const deleted = await write(reply, async (tx) => {
         const before = await lockNumber(tx, id);
         if (before === null) return false;
