@@ -241,6 +241,44 @@ describe('deploy - Kubernetes manifests (kubectl kustomize)', { timeout: 30_000 
     }
   });
 
+  it.each(KUSTOMIZE_TARGETS)(
+    '%s - NetworkPolicies: only gateway and call-bridge take traffic from anywhere; NATS only from the platform',
+    (target) => {
+      const objects = objectsOf(target);
+      const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as unknown as Policy[];
+      const selecting = (labels: Record<string, string>) =>
+        policies.filter((p) => selects(p.spec.podSelector, labels));
+      const podLabels = (kind: string, name: string) =>
+        podTemplate(findObject(objects, kind, name))?.metadata?.labels ?? {};
+      for (const service of SERVICE_NAMES) {
+        const selected = selecting(podLabels('Deployment', service));
+        expect(
+          selected.map((p) => p.metadata.name),
+          `${target} ${service}`,
+        ).toHaveLength(1);
+        const rules = selected[0]?.spec.ingress ?? [];
+        // The named port must be one the container declares, or the rule matches nothing.
+        expect(rules.flatMap((r) => r.ports?.map((port) => port.port) ?? [])).toEqual(['http']);
+        const open = rules.some((r) => r.from === undefined);
+        expect(open, `${target} ${service} open to anyone`).toBe(
+          service === 'gateway' || service === 'call-bridge',
+        );
+      }
+      const nats = selecting(podLabels('StatefulSet', 'nats'));
+      expect(nats).toHaveLength(1);
+      const clientRule = nats[0]?.spec.ingress?.find((r) => r.ports?.some((p) => p.port === 4222));
+      expect(clientRule?.from).toEqual([
+        { podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'voice-platform' } } },
+      ]);
+      // Every service pod carries that label, so each can still reach NATS.
+      for (const service of SERVICE_NAMES) {
+        expect(podLabels('Deployment', service)['app.kubernetes.io/part-of']).toBe(
+          'voice-platform',
+        );
+      }
+    },
+  );
+
   it('k8s/overlays/dev - runs one replica of each service, no HPA, and its own PostgreSQL', () => {
     const objects = objectsOf('k8s/overlays/dev');
     for (const { deployment, service } of serviceDeployments(objects)) {
@@ -330,4 +368,38 @@ function quantityBytes(quantity: string): number {
   const m = /^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity);
   if (!m) return NaN;
   return Number(m[1]) * (m[2] ? (QUANTITY_UNITS[m[2]] ?? NaN) : 1);
+}
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+interface Policy {
+  metadata: { name: string };
+  spec: {
+    podSelector: LabelSelector;
+    ingress?: { from?: unknown[]; ports?: { port: string | number }[] }[];
+  };
+}
+
+/** Kubernetes label-selector matching (matchLabels, and In/NotIn/Exists/DoesNotExist). */
+function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpressions = (selector.matchExpressions ?? []).every((e) => {
+    const value = labels[e.key];
+    switch (e.operator) {
+      case 'In':
+        return value !== undefined && (e.values ?? []).includes(value);
+      case 'NotIn':
+        return value === undefined || !(e.values ?? []).includes(value);
+      case 'Exists':
+        return value !== undefined;
+      case 'DoesNotExist':
+        return value === undefined;
+      default:
+        throw new Error(`unknown selector operator ${e.operator}`);
+    }
+  });
+  return byLabels && byExpressions;
 }

@@ -153,6 +153,16 @@ export interface Names {
      */
     readonly openaiWebhookIds: KvBucketSpec;
     /**
+     * Gateway: claims of Twilio webhook requests already handled (replay protection of the
+     * signed but untimed Twilio webhooks). Created by the gateway at start.
+     */
+    readonly twilioWebhookClaims: KvBucketSpec;
+    /**
+     * Gateway: request counters of the HTTP rate limits, shared by its replicas, one key per
+     * client, policy and fixed one-minute window. Created by the gateway at start.
+     */
+    readonly gatewayRateLimits: KvBucketSpec;
+    /**
      * Campaign-scheduler: the dialer's call-rate limits shared by its replicas, one key per
      * limit (`global`, `from-<digits>`) holding the earliest time the next call may start.
      */
@@ -285,6 +295,19 @@ export function createNames(prefix = ''): Names {
       openaiWebhookIds: {
         name: `${bucketPrefix}openai-webhook-ids`,
         ttlMs: (2 * 300 + 60) * 1_000,
+        history: 1,
+      },
+      // Twilio signs no timestamp, so any window is a choice: a day outlasts every retry
+      // (Twilio gives up within 15 s) and every call, at a few small keys per call.
+      twilioWebhookClaims: {
+        name: `${bucketPrefix}twilio-webhook-claims`,
+        ttlMs: DAY_MS,
+        history: 1,
+      },
+      // The TTL is the rate limits' window: a counter outlives its minute by at most one more.
+      gatewayRateLimits: {
+        name: `${bucketPrefix}gateway-rate-limits`,
+        ttlMs: 60_000,
         history: 1,
       },
       // A limit's key is rewritten by every call it paces; one untouched for a minute is long

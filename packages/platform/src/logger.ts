@@ -114,6 +114,116 @@ export function maskPhoneValue(value: unknown): unknown {
   return whole !== value ? whole : value.replace(EMBEDDED_E164, (m) => maskPhone(m));
 }
 
+/** `scheme://user:password@` in a URL (a `DATABASE_URL` in a driver's error message). */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]*(?::[^/\s@]*)?@/gi;
+/** `Bearer <token>` / `Basic <credentials>` in a header value or message. */
+const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
+
+/**
+ * Free text (a message, an error's message or stack) without credentials or full phone
+ * numbers: URL credentials and `Bearer`/`Basic` values are replaced, E.164 numbers masked.
+ * Text is where redaction by path cannot reach: `log.info(\`call from ${from}\`)`, a driver's
+ * `connect ECONNREFUSED postgresql://user:pw@…`.
+ */
+export function scrubText(text: string): string {
+  return text
+    .replace(URL_CREDENTIALS, `$1${REDACTED}@`)
+    .replace(AUTH_SCHEME, `$1 ${REDACTED}`)
+    .replace(EMBEDDED_E164, (m) => maskPhone(m));
+}
+
+/**
+ * Query parameter names whose values are secrets: the {@link SECRET_KEYS} and anything named
+ * like a credential (`token`, `sig`, `X-Amz-Signature`, `api-key`, `csrf`, `session`…).
+ */
+const SECRET_KEY_LOWER: ReadonlySet<string> = new Set(SECRET_KEYS.map((k) => k.toLowerCase()));
+const SECRET_PARAM = /token|secret|passw|api[-_]?key|signature|^sig$|csrf|session|auth|cookie/i;
+/** An E.164 number in a URL, its `+` raw or percent-encoded (`q=call%20%2B1415…`). */
+const URL_E164 = /(%2B|\+)([0-9]{7,15})(?![0-9])/gi;
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * A path segment or query value, masked when it is a phone number: one written with its `+`
+ * (raw or `%2B`, separators allowed) anywhere, or any value of a phone-named parameter.
+ */
+function maskComponent(raw: string, phoneParam: boolean): string {
+  const plus = /^(\+|%2B)/i.test(raw);
+  if (!plus && !phoneParam) return raw;
+  // `+` in a query reads as a space: `?phone=+1415…` decodes to ` 1415…`.
+  const decoded = safeDecode(raw).trim().replace(/^\+/, '');
+  const value = plus ? `+${decoded}` : decoded;
+  const masked = maskPhone(value);
+  return masked === value ? raw : encodeURIComponent(masked);
+}
+
+/**
+ * A request URL fit for a log line: values of secret-named query parameters are replaced,
+ * phone numbers in the path or the query (`/v1/do-not-call/%2B14155550100`,
+ * `?phone=%2B1415…`) are masked. A URL is the one part of a request Fastify logs by itself, at
+ * `info`, on every request.
+ */
+export function scrubUrl(url: string): string {
+  const q = url.indexOf('?');
+  const path = (q < 0 ? url : url.slice(0, q))
+    .split('/')
+    .map((segment) => maskComponent(segment, false))
+    .join('/');
+  if (q < 0) return path.replace(URL_E164, (_m, plus: string, d: string) => plus + maskPhone(d));
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = safeDecode(eq < 0 ? pair : pair.slice(0, eq));
+      if (eq < 0) return pair;
+      if (SECRET_KEY_LOWER.has(name.toLowerCase()) || SECRET_PARAM.test(name)) {
+        return `${pair.slice(0, eq)}=${REDACTED}`;
+      }
+      return `${pair.slice(0, eq)}=${maskComponent(pair.slice(eq + 1), PHONE_KEY_SET.has(name))}`;
+    })
+    .join('&');
+  return `${path}?${query}`.replace(URL_E164, (_m, plus: string, d: string) => plus + maskPhone(d));
+}
+
+/** What Fastify's request serializer keeps, with {@link scrubUrl} applied to the URL. */
+function serializeRequest(req: unknown): unknown {
+  if (typeof req !== 'object' || req === null) return req;
+  const r = req as {
+    method?: unknown;
+    url?: unknown;
+    host?: unknown;
+    ip?: unknown;
+    socket?: { remoteAddress?: unknown; remotePort?: unknown };
+  };
+  // Not a request (someone logged their own `req` object): redaction by path covers it.
+  if (typeof r.url !== 'string' || typeof r.method !== 'string') return req;
+  return {
+    method: r.method,
+    url: scrubUrl(r.url),
+    host: r.host,
+    remoteAddress: r.ip ?? r.socket?.remoteAddress,
+    remotePort: r.socket?.remotePort,
+  };
+}
+
+/** pino's error serializer, with {@link scrubText} over the message and the stack. */
+function serializeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
+  for (const key of ['message', 'stack'] as const) {
+    const v = out[key];
+    if (typeof v === 'string') out[key] = scrubText(v);
+  }
+  return out;
+}
+
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {
   /** Service name, e.g. `'call-bridge'`; in every line as `service`. */
@@ -193,24 +303,22 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
       base: { service: opts.service, version: opts.version, pod: opts.pod },
       timestamp: pino.stdTimeFunctions.isoTime,
       ...(opts.traceIds === false ? {} : { mixin: traceMixin }),
-      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
-      ...(opts.onFatal
-        ? {
-            hooks: {
-              logMethod(this: pino.Logger, args: Parameters<pino.LogFn>, method, level) {
-                if (level >= FATAL_LEVEL) {
-                  const { err, message } = fatalArgs(args);
-                  try {
-                    opts.onFatal?.(err, message);
-                  } catch {
-                    // Reporting must never stop the line from being written.
-                  }
-                }
-                return method.apply(this, args);
-              },
-            },
+      serializers: { err: serializeError, error: serializeError, req: serializeRequest },
+      hooks: {
+        logMethod(this: pino.Logger, args: Parameters<pino.LogFn>, method, level) {
+          if (opts.onFatal && level >= FATAL_LEVEL) {
+            const { err, message } = fatalArgs(args);
+            try {
+              opts.onFatal(err, message);
+            } catch {
+              // Reporting must never stop the line from being written.
+            }
           }
-        : {}),
+          // The message (and its format arguments) is free text, out of reach of the paths.
+          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a) : a));
+          return method.apply(this, scrubbed as Parameters<pino.LogFn>);
+        },
+      },
       redact: {
         paths,
         // One censor for both rules: phone keys are masked, everything else is replaced.

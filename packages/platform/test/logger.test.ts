@@ -185,3 +185,71 @@ describe('logger', () => {
     }
   });
 });
+
+describe('logger - free text, errors and request URLs', () => {
+  it('masks E.164 numbers and removes credentials in messages and their format arguments', () => {
+    const { log, lines } = capture();
+    log.info('call from +14155551234 via sip:+14155559876@trunk');
+    log.warn('connect to %s failed', 'postgresql://app:hunter2-pw@db:5432/voice');
+    log.info({ note: 'kept' }, 'header was Bearer abc.def-ghi');
+    expect(lines.map((l) => l.msg)).toEqual([
+      'call from +1415*****34 via sip:+1415*****76@trunk',
+      'connect to postgresql://[REDACTED]@db:5432/voice failed',
+      'header was Bearer [REDACTED]',
+    ]);
+    expect(lines[2]).toMatchObject({ note: 'kept' });
+  });
+
+  it('scrubs the message and the stack of logged errors', () => {
+    const { log, lines } = capture();
+    log.error(
+      { err: new Error('dial +14155551234 failed: postgres://u:secret-pw@h/db') },
+      'dial failed',
+    );
+    const err = lines[0]?.err as { message: string; stack: string; type: string };
+    expect(err.type).toBe('Error');
+    for (const text of [err.message, err.stack]) {
+      expect(text).toContain('dial +1415*****34 failed: postgres://[REDACTED]@h/db');
+      expect(text).not.toContain('secret-pw');
+      expect(text).not.toContain('14155551234');
+    }
+  });
+
+  it.each([
+    ['/v1/do-not-call/%2B14155551234', '/v1/do-not-call/%2B1415*****34'],
+    ['/v1/calls?phone=%2B14155551234&limit=10', '/v1/calls?phone=%2B1415*****34&limit=10'],
+    ['/v1/calls?phone=+14155551234', '/v1/calls?phone=%2B1415*****34'],
+    ['/v1/calls?to=4155551234', '/v1/calls?to=4155****34'],
+    ['/x?q=call%20%2B14155551234%20now', '/x?q=call%20%2B1415*****34%20now'],
+    [
+      '/twilio/outbound?token=v1.abc.def&callId=c-1',
+      '/twilio/outbound?token=[REDACTED]&callId=c-1',
+    ],
+    [
+      '/x?api_key=k&X-Amz-Signature=s&csrf=c',
+      '/x?api_key=[REDACTED]&X-Amz-Signature=[REDACTED]&csrf=[REDACTED]',
+    ],
+    // Not phone numbers: ids, dates, small numbers, a bare numeric id segment.
+    ['/v1/calls/0b6e2a8f-1234-4e4f-9a1b-123456789012?since=2026-12-01&limit=100', null],
+    ['/v1/calls/1234567?cursor=abc', null],
+  ])('logs the request URL %s without secrets or numbers', (url, expected) => {
+    const { log, lines } = capture();
+    log.info(
+      { req: { method: 'GET', url, host: 'h', ip: '10.0.0.1', socket: { remotePort: 1 } } },
+      'incoming request',
+    );
+    expect(lines[0]?.req).toEqual({
+      method: 'GET',
+      url: expected ?? url,
+      host: 'h',
+      remoteAddress: '10.0.0.1',
+      remotePort: 1,
+    });
+  });
+
+  it('leaves a logged `req` that is not a request to redaction by path', () => {
+    const { log, lines } = capture();
+    log.info({ req: { id: 'r-1', headers: { authorization: 'Bearer x' } } }, 'custom');
+    expect(lines[0]?.req).toEqual({ id: 'r-1', headers: { authorization: '[REDACTED]' } });
+  });
+});

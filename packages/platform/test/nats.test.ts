@@ -59,6 +59,8 @@ describe('nats', { timeout: 20_000 }, () => {
       [names.streams.campaigns.name]: 'created',
       [names.kv.callOwners.name]: 'created',
       [names.kv.openaiWebhookIds.name]: 'created',
+      [names.kv.twilioWebhookClaims.name]: 'created',
+      [names.kv.gatewayRateLimits.name]: 'created',
       [names.kv.dialerRateLimits.name]: 'created',
       [names.kv.toolRateLimits.name]: 'created',
     });

@@ -12,6 +12,7 @@ export const BuiltinToolName = {
   EndCall: 'end_call',
   TransferToHuman: 'transfer_to_human',
   TakeMessage: 'take_message',
+  AddToDoNotCall: 'add_to_do_not_call',
 } as const;
 export type BuiltinToolName = (typeof BuiltinToolName)[keyof typeof BuiltinToolName];
 
@@ -126,6 +127,24 @@ const definitions: readonly BuiltinToolDefinition[] = [
         urgent: { type: 'boolean' },
       },
       required: ['message'],
+      additionalProperties: false,
+    },
+    timeoutMs: 3_000,
+  },
+  {
+    type: 'function',
+    name: BuiltinToolName.AddToDoNotCall,
+    description:
+      "Put the caller's own number on the do-not-call list, when they ask not to be called again (stop calling, remove me from your list). It always applies to the number of this call, never another: it takes no number. Then confirm to the caller that they will not be called again, and offer to end the call.",
+    parameters: {
+      type: 'object',
+      properties: {
+        reason: {
+          type: 'string',
+          maxLength: 200,
+          description: 'What the caller said, in a few words, for the record.',
+        },
+      },
       additionalProperties: false,
     },
     timeoutMs: 3_000,

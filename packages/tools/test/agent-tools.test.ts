@@ -113,6 +113,7 @@ describe('toolSpecsForAgent', () => {
       'end_call',
       'transfer_to_human',
       'take_message',
+      'add_to_do_not_call',
     ]);
   });
 });

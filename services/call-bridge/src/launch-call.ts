@@ -58,6 +58,11 @@ export interface CallWiring {
   handOff?: HandoffClient | undefined;
   /** The key that asks for a human (HANDOFF_DTMF_DIGIT); null: none. @defaultValue `'0'` */
   handoffDigit?: string | null | undefined;
+  /**
+   * Records that the agent's disclosure was said on call `callId` (issue 10); failures are
+   * logged here. Absent: the disclosure is still said, and only logged.
+   */
+  disclosureSaid?: ((callId: string) => Promise<void>) | undefined;
 }
 
 /** One call's own parts. */
@@ -114,6 +119,17 @@ export function launchCall(wiring: CallWiring, spec: LaunchSpec): CallSession {
       return spec.openRealtime(handlers);
     },
     greeting: { first: spec.agent.greetFirst ?? true, instructions: spec.agent.greeting ?? null },
+    disclosure: spec.agent.disclosure
+      ? {
+          text: spec.agent.disclosure,
+          said: () => {
+            log.info({}, 'disclosure said');
+            wiring.disclosureSaid?.(callId).catch((err: unknown) => {
+              log.error({ err }, 'disclosure not recorded');
+            });
+          },
+        }
+      : null,
     apologize: spec.apologize,
     ...(wiring.recovery ? { recovery: wiring.recovery } : {}),
     ...(spec.setupStartMs !== undefined ? { setupStartMs: spec.setupStartMs } : {}),

@@ -10,6 +10,7 @@ import { toolSpecsForAgent } from '@app/tools';
 import { agentSessionLoader } from './adapters/agent-sessions.js';
 import { callEventPublisher } from './adapters/call-events.js';
 import { callOwnership, OwnerHeartbeats } from './adapters/call-ownership.js';
+import { disclosureRecorder } from './adapters/disclosure-record.js';
 import { handoffClient } from './adapters/handoff-client.js';
 import { openAIRealtime, realtimeEndpoint } from './adapters/openai-realtime.js';
 import { openAISideband } from './adapters/openai-sideband.js';
@@ -75,6 +76,7 @@ await runService({
     }
     ctx.onClose('owner-sweeper', async () => sweeper.stop());
     // What every call shares, whichever path it came by.
+    const recordDisclosure = disclosureRecorder(prisma);
     const wiring: CallWiring = {
       pod: ctx.config.POD_NAME,
       publish: callEventPublisher(jetstream(ctx.nc), ctx.names),
@@ -110,6 +112,12 @@ await runService({
         log: ctx.log.child({ component: 'handoff' }),
       }),
       handoffDigit: ctx.config.HANDOFF_DTMF_DIGIT === 'off' ? null : ctx.config.HANDOFF_DTMF_DIGIT,
+      // [privacy] the agent's disclosure, once said, is recorded as consent-by-notice
+      disclosureSaid: async (callId: string) => {
+        const result = await recordDisclosure(callId);
+        if (!result.recorded)
+          ctx.log.warn({ callId, reason: result.reason }, 'disclosure not recorded');
+      },
     };
     // The model is offered the agent's tools as the tool-runner will run them.
     const loadAgent = agentSessionLoader(prisma, (toolNames) =>

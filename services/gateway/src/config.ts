@@ -76,6 +76,55 @@ export const configSchema = baseServiceEnv({ httpPort: 3000 })
      * session's `expiresAt`); then the user signs in again.
      */
     SESSION_TTL_HOURS: intEnv({ min: 1, max: 720, default: 12 }),
+    // [edge] rate limits, body size, CORS (routes/edge-security.ts)
+    /** Sign-in attempts (`POST /v1/session`) per client IP per minute, across all replicas. */
+    RATE_LIMIT_SIGN_IN_PER_MIN: intEnv({ min: 1, max: 10_000, default: 10 }),
+    /** Reads (GET: API, dashboard, docs) per API key, session or anonymous IP per minute. */
+    RATE_LIMIT_READ_PER_MIN: intEnv({ min: 1, max: 1_000_000, default: 600 }),
+    /** Writes (POST, PUT, PATCH, DELETE) per API key, session or anonymous IP per minute. */
+    RATE_LIMIT_WRITE_PER_MIN: intEnv({ min: 1, max: 1_000_000, default: 120 }),
+    /**
+     * Twilio and OpenAI webhooks per source IP per minute: far above real traffic (a 429 fails a
+     * live call), only a flood stops here.
+     */
+    RATE_LIMIT_WEBHOOK_PER_MIN: intEnv({ min: 1, max: 1_000_000, default: 6_000 }),
+    /**
+     * Proxies in front of the gateway that append to X-Forwarded-For (ingress, load balancer):
+     * the client IP of the IP-keyed limits is the entry this many from the right. 0: the socket.
+     */
+    TRUSTED_PROXY_HOPS: intEnv({ min: 0, max: 5, default: 0 }),
+    /** Largest request body of a route that sets no smaller limit of its own, in bytes. */
+    BODY_LIMIT_BYTES: intEnv({ min: 1_024, max: 100 * 1024 * 1024, default: 1024 * 1024 }),
+    /**
+     * Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
+     * `https://admin.example.com`. Unset: none; the dashboard is same-origin and needs none.
+     */
+    CORS_ORIGINS: z
+      .string()
+      .optional()
+      .transform((v, ctx) => {
+        const origins = (v ?? '')
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
+        for (const origin of origins) {
+          let parsed: URL | undefined;
+          try {
+            parsed = new URL(origin);
+          } catch {
+            parsed = undefined;
+          }
+          if (parsed === undefined || parsed.origin !== origin) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${origin}" is not an origin: use scheme://host[:port], no path or trailing slash`,
+            });
+            return z.NEVER;
+          }
+        }
+        return origins;
+      }),
+    // [/edge]
   })
   .superRefine(refuseDevStreamTokenSecret);
 

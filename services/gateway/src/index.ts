@@ -89,3 +89,14 @@ export {
 } from './adapters/sessions.js';
 export { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from './domain/passwords.js';
 export { sessionCookieSecure } from './config.js';
+export {
+  policiesOf,
+  RETENTION_ACTOR,
+  retentionEnvSchema,
+  runRetention,
+  type RetentionCounts,
+  type RetentionPolicies,
+  type RetentionReport,
+} from './adapters/retention.js';
+export { runRetentionCommand } from './retention-command.js';
+export { maskPhoneNumbers } from './domain/phone-mask.js';

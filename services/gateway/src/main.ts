@@ -10,8 +10,12 @@ import { readPackageVersion, runService } from '@app/platform';
 import { PrismaApiKeyStore } from './adapters/api-keys.js';
 import { PrismaCallDirectory } from './adapters/call-directory.js';
 import { PrismaCallRecordStore } from './adapters/call-record-store.js';
+import { KvRateCounter } from './adapters/kv-rate-limit-store.js'; // [edge]
 import { PrismaSessionStore } from './adapters/sessions.js'; // [auth]
+
+import { TwilioReplayGuard } from './adapters/twilio-replay.js';
 import { PrismaUserStore } from './adapters/users.js'; // [auth]
+
 import { KvWebhookClaims } from './adapters/webhook-claims.js';
 import { loadConfig, sessionCookieSecure } from './config.js'; // [auth]
 import { startCallRecordProjector } from './handlers/call-record-projector.js';
@@ -19,18 +23,25 @@ import { createGatewayMetrics } from './metrics.js'; // [observability]
 import { agentsApiRoutes } from './routes/agents-api.js'; // [admin]
 import { registerApiDocs } from './routes/api-docs.js'; // [docs]
 import { apiKeysApiRoutes } from './routes/api-keys-api.js'; // [auth]
+import { auditLogApiRoutes } from './routes/audit-log-api.js'; // [privacy]
 import { callActionsApiRoutes } from './routes/call-actions-api.js'; // [live]
 import { callRecordsApiRoutes } from './routes/call-records-api.js'; // [reports]
 import { callsApiRoutes } from './routes/calls-api.js';
 import { campaignsApiRoutes } from './routes/campaigns-api.js';
+import { consentsApiRoutes } from './routes/consents-api.js'; // [privacy]
 import { dashboardStaticRoutes } from './routes/dashboard-static.js'; // [dashboard]
+import { dataSubjectsApiRoutes } from './routes/data-subjects-api.js'; // [privacy]
 import { doNotCallApiRoutes } from './routes/do-not-call-api.js'; // [admin]
+import { edgeSecurityPlugin } from './routes/edge-security.js'; // [edge]
 import { httpToolsApiRoutes } from './routes/http-tools-api.js';
 import { humanAgentsApiRoutes } from './routes/human-agents-api.js';
 import { liveEventsRoutes } from './routes/live-events.js'; // [live]
 import { openAIWebhookRoutes } from './routes/openai-webhook.js';
 import { phoneNumbersApiRoutes } from './routes/phone-numbers-api.js'; // [admin]
+
+import { rejectNulTextPlugin } from './routes/reject-nul-text.js';
 import { sessionApiRoutes } from './routes/session-api.js'; // [auth]
+
 import { sessionAuthPlugin } from './routes/session-auth.js'; // [auth]
 import { statsApiRoutes } from './routes/stats-api.js'; // [reports]
 import { twilioOutboundRoutes } from './routes/twilio-outbound.js';
@@ -52,6 +63,22 @@ await runService({
     });
     // Stop pulling before the database pool closes; the event in hand finishes first.
     ctx.onDrain('call-record-projector', () => projector.stop());
+    // [edge] rate limits, body limits, security headers, CORS: before every route, /docs too.
+    await ctx.app.register(edgeSecurityPlugin, {
+      counter: await KvRateCounter.open(ctx.nc, ctx.names, {
+        replicas: ctx.config.NATS_STREAM_REPLICAS,
+      }),
+      limits: {
+        'sign-in': ctx.config.RATE_LIMIT_SIGN_IN_PER_MIN,
+        read: ctx.config.RATE_LIMIT_READ_PER_MIN,
+        write: ctx.config.RATE_LIMIT_WRITE_PER_MIN,
+        webhook: ctx.config.RATE_LIMIT_WEBHOOK_PER_MIN,
+      },
+      trustedProxyHops: ctx.config.TRUSTED_PROXY_HOPS,
+      bodyLimitBytes: ctx.config.BODY_LIMIT_BYTES,
+      corsOrigins: ctx.config.CORS_ORIGINS,
+    });
+    // [/edge]
     // [docs] @fastify/swagger must be registered before any route, to see them all.
     await registerApiDocs(ctx.app, {
       version: readPackageVersion(import.meta.url),
@@ -75,6 +102,8 @@ await runService({
       publicBaseUrl: ctx.config.PUBLIC_BASE_URL,
     });
     // [/auth-plugin]
+    // Root-level too: a NUL in any body, query or path is a 400 here, not a 500 from PostgreSQL.
+    await ctx.app.register(rejectNulTextPlugin);
     const directory = new PrismaCallDirectory(prisma);
     const apiKeys = new PrismaApiKeyStore(prisma, ctx.log.child({ component: 'api-keys' }));
     // The background last_used_at writes finish when HTTP closes, before the database does.
@@ -106,7 +135,12 @@ await runService({
     await ctx.app.register(agentsApiRoutes, { apiKeys, prisma });
     await ctx.app.register(phoneNumbersApiRoutes, { apiKeys, prisma });
     await ctx.app.register(doNotCallApiRoutes, { apiKeys, prisma });
+    await ctx.app.register(consentsApiRoutes, { apiKeys, prisma }); // [privacy]
     // [/admin]
+    // [privacy] read-only audit trail; a caller's data export and erasure (admins only)
+    await ctx.app.register(auditLogApiRoutes, { apiKeys, prisma });
+    await ctx.app.register(dataSubjectsApiRoutes, { apiKeys, prisma });
+    // [/privacy]
     // [reports] call list, detail, export, stats
     await ctx.app.register(callRecordsApiRoutes, { apiKeys, prisma });
     await ctx.app.register(statsApiRoutes, { apiKeys, prisma });
@@ -163,6 +197,9 @@ await runService({
       names: ctx.names,
       directory,
       metrics: webhookMetrics, // [observability]
+      replay: await TwilioReplayGuard.open(ctx.nc, ctx.names, {
+        replicas: config.NATS_STREAM_REPLICAS,
+      }),
     });
     await ctx.app.register(twilioOutboundRoutes, {
       publicBaseUrl: config.PUBLIC_BASE_URL,

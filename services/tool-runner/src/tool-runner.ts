@@ -83,6 +83,7 @@ export async function startToolRunner(deps: ToolRunnerDeps): Promise<RunningTool
     limiter,
     builtins: builtinHandlers({
       nc,
+      prisma: deps.prisma,
       js: jetstream(nc),
       names,
       now,

@@ -34,6 +34,7 @@ export function agentSessionLoader(prisma: PrismaClient, toolSpecs?: ToolSpecs):
           model: true,
           greetFirst: true,
           greeting: true,
+          disclosure: true,
           toolNames: true,
         },
       }),
@@ -49,6 +50,8 @@ export function agentSessionLoader(prisma: PrismaClient, toolSpecs?: ToolSpecs):
       ...agent,
       instructions: renderInstructions(agent.instructions, variables),
       greeting: agent.greeting === null ? null : renderInstructions(agent.greeting, variables),
+      // Said word for word: no placeholders filled, so what the agent says is what was approved.
+      disclosure: agent.disclosure,
       tools,
     };
   };

@@ -12,6 +12,7 @@ import { createSecureContext } from 'node:tls';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import type { ClientOptions } from 'ws';
+import { z } from 'zod';
 
 import type {
   HistoryItem,
@@ -37,6 +38,8 @@ export interface AgentSession {
   greetFirst?: boolean;
   /** Instructions for the opening response; null: the model greets from `instructions`. */
   greeting?: string | null;
+  /** Recording/AI notice said word for word before anything else; null: none. */
+  disclosure?: string | null;
   /** Function tools offered to the model. @defaultValue [] */
   tools?: FunctionTool[];
 }
@@ -173,15 +176,59 @@ export function realtimeEndpoint(conn: RealtimeConnection): RealtimeEndpoint {
 }
 
 /**
+ * The fields of each routed server event that its handler reads. The SDK parses the JSON but
+ * checks nothing: a frame of a known type with a field missing or mistyped (`response.done`
+ * without `response`) would throw inside the socket's message listener and end the process.
+ */
+const SERVER_EVENTS = {
+  'response.output_audio.delta': z.object({ item_id: z.string(), delta: z.string() }),
+  'response.output_audio.done': z.object({ item_id: z.string() }),
+  'input_audio_buffer.speech_started': z.object({}),
+  'input_audio_buffer.committed': z.object({ item_id: z.string() }),
+  'response.created': z.object({}),
+  'response.done': z.object({ response: z.object({ status: z.string().nullish() }) }),
+  'conversation.item.input_audio_transcription.completed': z.object({
+    item_id: z.string(),
+    transcript: z.string(),
+  }),
+  'response.output_audio_transcript.done': z.object({
+    item_id: z.string(),
+    transcript: z.string(),
+  }),
+  'response.function_call_arguments.done': z.object({
+    item_id: z.string(),
+    call_id: z.string(),
+    name: z.string(),
+    arguments: z.string(),
+  }),
+  'input_audio_buffer.dtmf_event_received': z.object({ event: z.string() }),
+  'output_audio_buffer.stopped': z.object({}),
+} as const;
+type ServerEvents = typeof SERVER_EVENTS;
+
+/**
  * Routes a Realtime socket's server events to the call session's handlers: the same for a model
  * session (Media Streams) and a SIP call's sideband. `receivedAt` is the receipt time of the
- * frame being dispatched.
+ * frame being dispatched. An event without the fields its handler needs is reported as
+ * malformed and skipped, like a frame that is not JSON.
  */
 export function routeServerEvents(
   rt: OpenAIRealtimeWS,
   handlers: RealtimeHandlers,
   receivedAt: () => number,
 ): void {
+  const on = <T extends keyof ServerEvents>(
+    type: T,
+    handle: (e: z.output<ServerEvents[T]>) => void,
+  ): void => {
+    const schema: z.ZodType = SERVER_EVENTS[type];
+    rt.on(type, (event: unknown) => {
+      const parsed = schema.safeParse(event);
+      // The schema of `type` (TypeScript sees the union of the table's).
+      if (parsed.success) handle(parsed.data as z.output<ServerEvents[T]>);
+      else handlers.malformed(`${type} without the expected fields`);
+    });
+  };
   rt.on('error', (err) => {
     if (err.error) {
       handlers.providerError({
@@ -196,21 +243,19 @@ export function routeServerEvents(
     // reconnecting (or giving up) is what decides the call.
     if (err.message.startsWith('could not parse')) handlers.malformed(err.message);
   });
-  rt.on('response.output_audio.delta', (e) =>
-    handlers.audioDelta(e.item_id, e.delta, receivedAt()),
-  );
-  rt.on('response.output_audio.done', (e) => handlers.audioDone(e.item_id));
-  rt.on('input_audio_buffer.speech_started', () => handlers.speechStarted());
-  rt.on('input_audio_buffer.committed', (e) => handlers.callerCommitted(e.item_id));
-  rt.on('response.created', () => handlers.responseCreated());
-  rt.on('response.done', (e) => handlers.responseDone(e.response.status ?? 'completed'));
-  rt.on('conversation.item.input_audio_transcription.completed', (e) =>
+  on('response.output_audio.delta', (e) => handlers.audioDelta(e.item_id, e.delta, receivedAt()));
+  on('response.output_audio.done', (e) => handlers.audioDone(e.item_id));
+  on('input_audio_buffer.speech_started', () => handlers.speechStarted());
+  on('input_audio_buffer.committed', (e) => handlers.callerCommitted(e.item_id));
+  on('response.created', () => handlers.responseCreated());
+  on('response.done', (e) => handlers.responseDone(e.response.status ?? 'completed'));
+  on('conversation.item.input_audio_transcription.completed', (e) =>
     handlers.callerTranscript(e.item_id, e.transcript),
   );
-  rt.on('response.output_audio_transcript.done', (e) =>
+  on('response.output_audio_transcript.done', (e) =>
     handlers.agentTranscript(e.item_id, e.transcript),
   );
-  rt.on('response.function_call_arguments.done', (e) =>
+  on('response.function_call_arguments.done', (e) =>
     handlers.functionCall({
       itemId: e.item_id,
       callId: e.call_id,
@@ -219,8 +264,8 @@ export function routeServerEvents(
     }),
   );
   // SIP only: Media Streams key presses come from Twilio (routes/media-stream.ts).
-  rt.on('input_audio_buffer.dtmf_event_received', (e) => handlers.dtmf(e.event));
-  rt.on('output_audio_buffer.stopped', () => handlers.playbackStopped());
+  on('input_audio_buffer.dtmf_event_received', (e) => handlers.dtmf(e.event));
+  on('output_audio_buffer.stopped', () => handlers.playbackStopped());
 }
 
 /** `response.create`, with instructions and tool choice for this response only when given. */

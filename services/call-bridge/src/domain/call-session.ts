@@ -127,6 +127,13 @@ export interface CallSessionDeps {
   /** Whether the agent speaks first, and the opening response's instructions. */
   greeting?: { first: boolean; instructions?: string | null };
   /**
+   * The agent's recording/AI notice (issue 10): the first response of the call asks the model to
+   * say `text` word for word, with no tools, before the greeting and whether or not the agent
+   * greets first. `said` is called once, when that response completed (not when the caller cut
+   * it short or it failed): the wiring records the notice as given.
+   */
+  disclosure?: { text: string; said: () => void } | null;
+  /**
    * Tells the caller the call cannot go on and hangs up through Twilio (`<Say>`). Resolves
    * when done or failed; null when Twilio is not configured (the stream is just closed).
    */
@@ -167,6 +174,15 @@ export function handoffNote(ask: HandoffAsk, outcome: HandoffOutcome): string {
   const reason =
     outcome.status === 'rejected' ? outcome.reason : 'the transfer service is unavailable';
   return `${why} No person is available (${reason}). Tell the caller, and offer to schedule a callback or to take a message.`;
+}
+
+/**
+ * The response instructions that make the model say `text` and nothing else. Quoted with double
+ * quotes (the agents API refuses one inside a disclosure), as Realtime's own examples do
+ * (`Say "…"`), which the OpenAI simulator obeys verbatim.
+ */
+export function disclosureInstructions(text: string): string {
+  return `Say "${text}" word for word, and nothing else.`;
 }
 
 const UNAVAILABLE_TOOLS: RunTool = () =>
@@ -217,6 +233,15 @@ export class CallSession implements RealtimeHandlers {
   #owedAnswer = false;
   /** The first connection failed before it opened: the greeting is still to come. */
   #greetPending = false;
+  /**
+   * The disclosure: `pending` until asked for, `speaking` while its response runs, `done` after
+   * (said, or cut short by the caller). `none` when the agent has none.
+   */
+  #disclosure: 'none' | 'pending' | 'speaking' | 'done' = 'none';
+  /** Media Streams: the disclosure's audio item, and whether a barge-in cut it before its end. */
+  #disclosureItem: string | null = null;
+  #disclosureCut = false;
+  #disclosureTimer: NodeJS.Timeout | null = null;
   #timer: NodeJS.Timeout | null = null;
   #retries = 0;
   readonly #counts = {
@@ -264,6 +289,7 @@ export class CallSession implements RealtimeHandlers {
       ...deps.recovery,
     };
     this.#startedAt = this.#now();
+    if (deps.disclosure) this.#disclosure = 'pending';
     const media = deps.media;
     this.#out =
       media.kind === 'twilio'
@@ -356,6 +382,7 @@ export class CallSession implements RealtimeHandlers {
   audioDelta(itemId: string, delta: string, receivedAt: number): void {
     if (this.#state !== 'live') return;
     this.#responseSpoke = true;
+    if (this.#disclosure === 'speaking') this.#disclosureItem ??= itemId;
     this.#log.opened(itemId, 'agent');
     if (this.#out) this.#out.delta(itemId, delta, receivedAt);
     // The provider plays it itself (SIP): its first delta is as near to first audio as we see.
@@ -375,6 +402,10 @@ export class CallSession implements RealtimeHandlers {
     this.#responseActive = false;
     if (status === 'completed') this.#retries = 0;
     if (this.#state !== 'live') return;
+    if (this.#disclosure === 'speaking') {
+      this.#disclosed(status);
+      return;
+    }
     if (this.#hangup === 'goodbye') {
       this.#closeAfterPlayback();
       return;
@@ -440,6 +471,7 @@ export class CallSession implements RealtimeHandlers {
     // fail with response_cancel_not_active (§9).
     this.#responseActive = false;
     if (!cut) return;
+    if (cut.itemId === this.#disclosureItem) this.#disclosureCut = true;
     this.#realtime?.truncate(cut.itemId, cut.heardMs);
     // Sent in the same tick as the clear: later by one message's serialise and write.
     const truncateMs = Math.max(0, this.#now() - t0);
@@ -466,6 +498,7 @@ export class CallSession implements RealtimeHandlers {
     if (!retryable) return;
     // The response the caller waits for failed: ask again, a bounded number of times.
     this.#responseActive = false;
+    if (this.#disclosure === 'speaking') this.#disclosure = 'pending';
     if (this.#state !== 'live') {
       this.#owedAnswer = true;
       return;
@@ -477,8 +510,11 @@ export class CallSession implements RealtimeHandlers {
     const delay = this.#policy.retryDelayMs * 2 ** this.#retries;
     this.#retries += 1;
     this.#setTimer(delay, () => {
-      if (this.#state === 'live') this.#realtime?.createResponse();
-      else if (this.#state === 'recovering') this.#owedAnswer = true;
+      if (this.#state === 'live') {
+        // The failed response was the disclosure: it is still owed, before anything else.
+        if (this.#disclosure === 'pending') this.#opening();
+        else this.#realtime?.createResponse();
+      } else if (this.#state === 'recovering') this.#owedAnswer = true;
     });
   }
 
@@ -499,6 +535,8 @@ export class CallSession implements RealtimeHandlers {
     // The cut answer is given again in full by the new session; what Twilio still holds of it
     // would only be heard twice. A first connection that never opened still owes the greeting.
     this.#greetPending = !wasLive;
+    // A disclosure cut by the drop is said again, in full, first thing on the new session.
+    if (this.#disclosure === 'speaking') this.#disclosure = 'pending';
     // Over SIP only the control socket dropped: the provider's session and audio went on, and
     // it answers by itself; asking again would answer twice.
     this.#owedAnswer =
@@ -527,6 +565,7 @@ export class CallSession implements RealtimeHandlers {
     this.#clearTimer();
     this.#realtime?.restore(this.#log.history());
     if (this.#greetPending) this.#greet();
+    else if (this.#disclosure === 'pending') this.#opening();
     else if (this.#owedAnswer) this.#realtime?.createResponse();
     this.#owedAnswer = false;
     this.#greetPending = false;
@@ -574,6 +613,8 @@ export class CallSession implements RealtimeHandlers {
     this.#tools.close();
     if (this.#hangupTimer) clearTimeout(this.#hangupTimer);
     this.#hangupTimer = null;
+    if (this.#disclosureTimer) clearTimeout(this.#disclosureTimer);
+    this.#disclosureTimer = null;
     this.#held = [];
     this.#realtime?.close();
     const abnormal = final === 'error' || final === 'provider-error';
@@ -603,8 +644,63 @@ export class CallSession implements RealtimeHandlers {
       this.#setupMs = Math.max(0, (this.#deps.epochNow ?? Date.now)() - this.#deps.setupStartMs);
       this.#deps.observer?.setup?.(this.#setupMs);
     }
+    this.#opening();
+  }
+
+  /** The disclosure while it is owed, else the greeting when the agent speaks first. */
+  #opening(): void {
+    const disclosure = this.#deps.disclosure;
+    if (disclosure && this.#disclosure === 'pending') {
+      this.#disclosure = 'speaking';
+      this.#realtime?.createResponse(disclosureInstructions(disclosure.text), { noTools: true });
+      return;
+    }
+    this.#openingLine();
+  }
+
+  #openingLine(): void {
     const greeting = this.#deps.greeting ?? { first: true };
     if (greeting.first) this.#realtime?.createResponse(greeting.instructions ?? undefined);
+  }
+
+  /**
+   * The disclosure's response is done. Completed: it was said, so it is recorded, and the agent
+   * greets if it speaks first. Cancelled: the caller spoke over it (barge-in) and the model now
+   * answers them: no record, and no greeting on top of that answer. Failed or incomplete: still
+   * owed; a retryable error asks for it again ({@link providerError}).
+   */
+  #disclosed(status: string): void {
+    if (status === 'completed') {
+      this.#disclosure = 'done';
+      this.#openingLine();
+      this.#recordWhenHeard();
+      return;
+    }
+    if (status === 'cancelled') {
+      this.#disclosure = 'done';
+      return;
+    }
+    this.#disclosure = 'pending';
+  }
+
+  /**
+   * Records the disclosure once the caller heard it. Media Streams: generation runs ahead of
+   * playback, so only when Twilio has played out what it held (every mark echoed), and not if
+   * the caller cut the disclosure's own audio or the call ended first. SIP: the provider plays it
+   * and a barge-in there cancels the response, so a completed one was heard.
+   */
+  #recordWhenHeard(): void {
+    const out = this.#out;
+    const check = () => {
+      this.#disclosureTimer = null;
+      if (this.#state === 'ended' || this.#disclosureCut) return;
+      if (out !== null && out.clock.playing) {
+        this.#disclosureTimer = setTimeout(check, 50);
+        return;
+      }
+      this.#deps.disclosure?.said();
+    };
+    check();
   }
 
   /**

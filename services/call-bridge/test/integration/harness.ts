@@ -33,6 +33,7 @@ import { SIM_DEFAULTS, startSimulators, type Simulators } from '@app/sim';
 import { agentSessionLoader, type ToolSpecs } from '../../src/adapters/agent-sessions.js';
 import { callEventPublisher } from '../../src/adapters/call-events.js';
 import { callOwnership } from '../../src/adapters/call-ownership.js';
+import { disclosureRecorder } from '../../src/adapters/disclosure-record.js';
 import { handoffClient } from '../../src/adapters/handoff-client.js';
 import {
   openAIRealtime,
@@ -163,6 +164,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     maxReconnects: opts.maxReconnects ?? 3,
   };
   const endpoint = realtimeEndpoint(connection);
+  const recordDisclosure = disclosureRecorder(prisma, { retryDelayMs: 200 });
   const wiring = {
     pod: 'bridge-test-0',
     publish: callEventPublisher(jetstream(nc), names),
@@ -184,6 +186,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     }),
     ...(opts.toolPolicy ? { toolPolicy: opts.toolPolicy } : {}),
     handOff: handoffClient({ nc, names, timeoutMs: 2_000, log: bridgeLog.log }),
+    disclosureSaid: async (callId: string) => {
+      await recordDisclosure(callId);
+    },
   };
   const loadAgent = agentSessionLoader(prisma, opts.toolSpecs);
   const offers = serveSipOffers({

@@ -19,6 +19,8 @@ export interface CallBySid {
    * when only an answering machine did (`answeredBy: machine`).
    */
   answeredAt: Date | null;
+  /** When the call ended (the projected `ended` event); null while it goes on. */
+  endedAt?: Date | null;
 }
 
 export interface CallDirectory {
@@ -62,9 +64,16 @@ export class PrismaCallDirectory implements CallDirectory {
   async callForSid(callSid: string): Promise<CallBySid | null> {
     const row = await this.prisma.call.findUnique({
       where: { twilioCallSid: callSid },
-      select: { id: true, transport: true, answeredAt: true },
+      select: { id: true, transport: true, answeredAt: true, endedAt: true },
     });
-    return row ? { callId: row.id, transport: row.transport, answeredAt: row.answeredAt } : null;
+    return row
+      ? {
+          callId: row.id,
+          transport: row.transport,
+          answeredAt: row.answeredAt,
+          endedAt: row.endedAt,
+        }
+      : null;
   }
 
   async answeringMachineOf(agentId: string): Promise<AnsweringMachineSettings | null> {

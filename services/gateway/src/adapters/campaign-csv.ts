@@ -6,7 +6,7 @@
  */
 import { Transform, type Readable } from 'node:stream';
 
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 
 import type { RawContact } from '../domain/campaign-contacts.js';
 
@@ -82,8 +82,9 @@ export async function* csvContacts(body: Readable, maxBytes: number): AsyncGener
     }
   } catch (err) {
     if (err instanceof CsvImportError || err instanceof BodyTooLargeError) throw err;
+    // csv-parse's codes are not all `CSV_…` (`INVALID_OPENING_QUOTE`): its error class says it.
     const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('CSV_')) {
+    if (err instanceof CsvError || (typeof code === 'string' && code.startsWith('CSV_'))) {
       throw new CsvImportError(`the file is not valid CSV: ${(err as Error).message}`, {
         cause: err,
       });

@@ -1,8 +1,11 @@
 /**
- * Once-only handling of OpenAI webhooks across gateway replicas: a webhook id, and the OpenAI
- * call id it is about, are claimed atomically in the KV bucket `openai-webhook-ids` (KV
- * `create` fails when the key exists). The bucket TTL forgets a claim once a replay of its
- * webhook could no longer pass the timestamp check (names.kv.openaiWebhookIds).
+ * Once-only handling of webhooks across gateway replicas: an id is claimed atomically in a KV
+ * bucket (KV `create` fails when the key exists), and the bucket TTL forgets the claim.
+ *
+ * - `openai-webhook-ids`: an OpenAI webhook id, and the OpenAI call id it is about; the TTL
+ *   outlasts the window in which a replay passes the timestamp check (names.kv.openaiWebhookIds).
+ * - `twilio-webhook-claims`: a Twilio request, by its signature (../adapters/twilio-replay.ts);
+ *   Twilio signs no timestamp, so the TTL is a chosen day (names.kv.twilioWebhookClaims).
  */
 import { JetStreamApiCodes, JetStreamApiError, StorageType } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
@@ -16,8 +19,14 @@ const TAKEN: readonly number[] = [
   JetStreamApiCodes.StreamWrongLastSequenceUnknown,
 ];
 
-/** What can be claimed: a delivery (`webhook-id`) or the call it offers (`data.call_id`). */
-export type ClaimKind = 'webhook' | 'call';
+/**
+ * What can be claimed: an OpenAI delivery (`webhook-id`) or the call it offers (`data.call_id`),
+ * or a Twilio request (its X-Twilio-Signature).
+ */
+export type ClaimKind = 'webhook' | 'call' | 'twilio-request';
+
+/** The KV buckets of claims (names.kv). */
+export type ClaimBucket = 'openaiWebhookIds' | 'twilioWebhookClaims';
 
 export interface WebhookClaims {
   /** True when this caller is the first to claim `id` of `kind`; false when it was claimed. */
@@ -42,13 +51,14 @@ export class KvWebhookClaims implements WebhookClaims {
    * is; safe from several replicas at once) and returns claims on it.
    *
    * @param opts.replicas - NATS_STREAM_REPLICAS. @defaultValue 1
+   * @param opts.bucket - Which bucket of names.kv. @defaultValue 'openaiWebhookIds'
    */
   static async open(
     nc: NatsConnection,
     names: Names,
-    opts: { replicas?: number } = {},
+    opts: { replicas?: number; bucket?: ClaimBucket } = {},
   ): Promise<KvWebhookClaims> {
-    const spec = names.kv.openaiWebhookIds;
+    const spec = names.kv[opts.bucket ?? 'openaiWebhookIds'];
     const kv = await new Kvm(nc).create(spec.name, {
       history: spec.history,
       ttl: spec.ttlMs,

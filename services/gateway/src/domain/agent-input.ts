@@ -34,6 +34,8 @@ export const AMD_MODES = ['off', 'hangup', 'voicemail'] as const;
 /** Longest system prompt accepted; far beyond a useful one, short of the body limit. */
 export const MAX_INSTRUCTIONS = 50_000;
 export const MAX_TRANSFER_TARGETS = 50;
+/** Longest disclosure: a notice the caller sits through before the call starts. */
+export const MAX_DISCLOSURE = 500;
 
 /** The skill names human agents have (`human-agents-api.ts`), so a target can match them. */
 const skill = z
@@ -96,6 +98,19 @@ const fields = {
     .max(MAX_INSTRUCTIONS),
   greetFirst: z.boolean(),
   greeting: z.string().trim().min(1, 'greeting is null or some text').max(4_000).nullable(),
+  /**
+   * Said word for word before anything else on every call (`call-session.ts`): the bridge quotes
+   * it to the model between double quotes, so one inside would end the quote early.
+   */
+  disclosure: z
+    .string()
+    .trim()
+    .min(1, 'disclosure is null or the sentence the agent says first')
+    .max(MAX_DISCLOSURE, `disclosure is at most ${MAX_DISCLOSURE} characters: one or two sentences`)
+    .refine((v) => !v.includes('"'), {
+      message: 'disclosure cannot contain a double quote (") : it is quoted to the model',
+    })
+    .nullable(),
   voice: z.enum(REALTIME_VOICES, {
     error: `voice is one of ${REALTIME_VOICES.join(', ')}`,
   }),
@@ -122,6 +137,7 @@ export const agentCreateSchema = z.strictObject({
   instructions: fields.instructions,
   greetFirst: fields.greetFirst.optional(),
   greeting: fields.greeting.optional(),
+  disclosure: fields.disclosure.optional(),
   voice: fields.voice.optional(),
   model: fields.model.optional(),
   transferTargets: transferTargetsSchema.optional(),

@@ -58,6 +58,10 @@ export function readContact(
     ok: false as const,
     rejected: { row, field, message },
   });
+  // A JSON array may hold anything: `[null]`, `[42]` is a bad row, not a crash.
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    return reject('contact', 'a contact must be an object like { "phone": "+14155550100" }');
+  }
   if (typeof raw.phone !== 'string' || raw.phone.trim() === '') {
     return reject('phone', 'phone is empty: an international number like +14155550100 is required');
   }

@@ -15,9 +15,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 
-import type { Agent, Prisma, PrismaClient } from '@app/db';
+import type { Agent, Prisma } from '@app/db';
 
-import type { ApiKeyStore } from '../adapters/api-keys.js';
 import {
   agentCreateSchema,
   agentUpdateSchema,
@@ -26,26 +25,24 @@ import {
   withoutToolNames,
 } from '../domain/agent-input.js';
 import {
-  audit,
-  BAD_CURSOR,
-  decodeCursor,
+  adminResource,
   errorSchema,
   invalidSchema,
   isForeignKeyViolation,
   issuesOf,
   isUniqueViolation,
+  lockForUpdate,
   pageOf,
   pageQuerySchema,
+  readListQuery,
   UUID,
+  uuidParam,
+  type AdminResourceOptions,
   type Issue,
 } from './admin-resource.js';
-import { adminResourceAuth } from './api-key-auth.js';
 import { describeRoute } from './route-docs.js';
 
-export interface AgentsApiOptions {
-  apiKeys: ApiKeyStore;
-  prisma: PrismaClient;
-}
+export type AgentsApiOptions = AdminResourceOptions;
 
 /** Instructions can be long; 256 KiB is far more than a prompt needs. */
 const BODY_LIMIT = 256 * 1024;
@@ -62,6 +59,7 @@ const agentSchema = z.object({
   instructions: z.string(),
   greetFirst: z.boolean(),
   greeting: z.string().nullable(),
+  disclosure: z.string().nullable().describe('said word for word before anything else'),
   voice: z.enum(REALTIME_VOICES),
   model: z.string(),
   toolNames: z.array(z.string()).describe('set with PUT /v1/agents/{id}/tools'),
@@ -100,6 +98,7 @@ export function agentView(a: Agent) {
     instructions: a.instructions,
     greetFirst: a.greetFirst,
     greeting: a.greeting,
+    disclosure: a.disclosure,
     voice: a.voice,
     model: a.model,
     toolNames: a.toolNames,
@@ -144,15 +143,13 @@ const nameTaken = (reply: FastifyReply) =>
 
 export async function agentsApiRoutes(app: FastifyInstance, opts: AgentsApiOptions): Promise<void> {
   const { prisma } = opts;
-  const actor = adminResourceAuth(app, {
-    apiKeys: opts.apiKeys,
-    actionFor: () => 'change agents',
+  const { invalid, notFound, audited } = adminResource(app, opts, {
+    noun: 'agent',
+    action: 'change agents',
     failureLog: 'agent request failed',
+    resourceType: 'agent',
+    view: agentView,
   });
-
-  const invalid = (reply: FastifyReply, issues: Issue[]) =>
-    reply.code(400).send({ error: 'invalid agent', issues });
-  const notFound = (reply: FastifyReply) => reply.code(404).send({ error: 'agent not found' });
 
   /** The body as the schema reads it, or every issue (`toolNames` with where to set it). */
   function read<S extends typeof agentCreateSchema | typeof agentUpdateSchema>(
@@ -169,9 +166,7 @@ export async function agentsApiRoutes(app: FastifyInstance, opts: AgentsApiOptio
 
   /** Locks the agent row: a concurrent update or delete of it waits for this transaction. */
   async function lockAgent(tx: Prisma.TransactionClient, id: string): Promise<Agent | null> {
-    const locked = await tx.$queryRaw<Array<{ id: string }>>`
-      SELECT id FROM agents WHERE id = ${id}::uuid FOR UPDATE`;
-    return locked.length === 0 ? null : tx.agent.findUnique({ where: { id } });
+    return (await lockForUpdate(tx, 'agents', id)) ? tx.agent.findUnique({ where: { id } }) : null;
   }
 
   app.get(
@@ -186,16 +181,15 @@ export async function agentsApiRoutes(app: FastifyInstance, opts: AgentsApiOptio
       }),
     },
     async (request, reply) => {
-      const parsed = listQuerySchema.safeParse(request.query);
-      if (!parsed.success) return invalid(reply, issuesOf(parsed.error));
-      const { limit, cursor, q } = parsed.data;
-      const after = cursor === undefined ? null : decodeCursor(cursor, 2);
-      if (cursor !== undefined && (after === null || !UUID.test(after[1] ?? ''))) {
-        return invalid(reply, [BAD_CURSOR]);
-      }
+      const query = readListQuery(listQuerySchema, request.query, 2, (k) => UUID.test(k[1] ?? ''));
+      if (!query.ok) return invalid(reply, query.issues);
+      const { data, after } = query;
+      const { limit, q } = data;
       const rows = await prisma.agent.findMany({
         where: {
-          ...(q ? { name: { contains: q, mode: 'insensitive' } } : {}),
+          // Prisma hands `contains` to ILIKE as it is: escape its wildcards (and the escape
+          // character), or `?q=%` would match every name.
+          ...(q ? { name: { contains: q.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' } } : {}),
           ...(after
             ? {
                 OR: [{ name: { gt: after[0] } }, { name: after[0], id: { gt: after[1] } }],
@@ -227,14 +221,7 @@ export async function agentsApiRoutes(app: FastifyInstance, opts: AgentsApiOptio
       try {
         const created = await prisma.$transaction(async (tx) => {
           const row = await tx.agent.create({ data: body.data });
-          await audit(tx, {
-            actor: actor(request),
-            action: 'agent.create',
-            resourceType: 'agent',
-            resourceId: row.id,
-            before: null,
-            after: agentView(row),
-          });
+          await audited(tx, request, 'agent.create', row.id, null, row);
           return row;
         });
         request.log.info({ agentId: created.id, name: created.name }, 'agent created');
@@ -257,8 +244,8 @@ export async function agentsApiRoutes(app: FastifyInstance, opts: AgentsApiOptio
       }),
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      const row = UUID.test(id) ? await prisma.agent.findUnique({ where: { id } }) : null;
+      const id = uuidParam(request);
+      const row = id === null ? null : await prisma.agent.findUnique({ where: { id } });
       return row === null ? notFound(reply) : reply.send(agentView(row));
     },
   );
@@ -279,23 +266,16 @@ export async function agentsApiRoutes(app: FastifyInstance, opts: AgentsApiOptio
       }),
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
+      const id = uuidParam(request);
       const body = read(agentUpdateSchema, request.body);
       if (!body.ok) return invalid(reply, body.issues);
-      if (!UUID.test(id)) return notFound(reply);
+      if (id === null) return notFound(reply);
       try {
         const updated = await prisma.$transaction(async (tx) => {
           const before = await lockAgent(tx, id);
           if (before === null) return null;
           const after = await tx.agent.update({ where: { id }, data: body.data });
-          await audit(tx, {
-            actor: actor(request),
-            action: 'agent.update',
-            resourceType: 'agent',
-            resourceId: id,
-            before: agentView(before),
-            after: agentView(after),
-          });
+          await audited(tx, request, 'agent.update', id, before, after);
           return after;
         });
         return updated === null ? notFound(reply) : reply.send(agentView(updated));
@@ -320,8 +300,8 @@ export async function agentsApiRoutes(app: FastifyInstance, opts: AgentsApiOptio
       }),
     },
     async (request, reply) => {
-      const { id } = request.params as { id: string };
-      if (!UUID.test(id)) return notFound(reply);
+      const id = uuidParam(request);
+      if (id === null) return notFound(reply);
       try {
         const deleted = await prisma.$transaction(async (tx) => {
           // Locked first: a phone number, campaign or call inserted meanwhile takes a key-share
@@ -339,14 +319,7 @@ export async function agentsApiRoutes(app: FastifyInstance, opts: AgentsApiOptio
             throw new InUse(before.name, references);
           }
           await tx.agent.delete({ where: { id } });
-          await audit(tx, {
-            actor: actor(request),
-            action: 'agent.delete',
-            resourceType: 'agent',
-            resourceId: id,
-            before: agentView(before),
-            after: null,
-          });
+          await audited(tx, request, 'agent.delete', id, before, null);
           return true;
         });
         return deleted ? reply.code(204).send() : notFound(reply);

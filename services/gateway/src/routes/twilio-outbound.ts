@@ -16,6 +16,9 @@
  *   the call id so a retried request publishes once. Twilio's final status callback (on
  *   /twilio/status) then ends the call `completed`.
  * - An agent that does not exist (deleted since the call was placed): the polite goodbye.
+ * - A call a bridge already answered, or that ended: `<Hangup/>` and nothing published. Twilio
+ *   had its TwiML then, so the request is a replay (Twilio signs no timestamp) and must not get
+ *   a fresh stream token (./twilio-webhooks.ts, replay protection).
  */
 import formBody from '@fastify/formbody';
 import type { JetStreamClient } from '@nats-io/jetstream';
@@ -104,6 +107,12 @@ export async function twilioOutboundRoutes(
       ...(answeredBy ? { 'twilio.answered_by': answeredBy } : {}),
     });
 
+    const known = await opts.directory.callForSid(callSid);
+    if (known && (known.answeredAt || known.endedAt)) {
+      log.warn('outbound TwiML request for a call already answered or ended refused as a replay');
+      span.setAttribute('webhook.outcome', 'replay-refused');
+      return reply.type('text/xml').send(hangupTwiml());
+    }
     const agent = await opts.directory.answeringMachineOf(agentId);
     if (!agent) {
       log.warn({ reason: 'unknown-agent' }, 'outbound call refused');

@@ -18,6 +18,19 @@
  *
  * Every request is checked against X-Twilio-Signature over PUBLIC_BASE_URL + path (twilio.md
  * §2.1; ./twilio-signature.ts); a bad or missing signature gets 403 and nothing is recorded.
+ *
+ * Replays (Twilio signs no timestamp, so a captured request verifies forever) and Twilio's own
+ * retries (it retries a request whose answer it did not get) are answered without being acted
+ * on twice:
+ * - /twilio/voice: while the call rings a repeat may be Twilio retrying a lost answer, so it
+ *   gets the TwiML again (the `created` event's id is derived, so nothing is recorded twice).
+ *   Once a bridge answered the call or it ended, Twilio had its TwiML and retries no more: any
+ *   repeat is a replay and gets `<Hangup/>`, with no stream token. The call's state decides,
+ *   so this holds however old the replay is.
+ * - /twilio/status: the request is claimed once across replicas (../adapters/twilio-replay.ts,
+ *   a day's window); a repeat gets 204 and publishes nothing. Past the window, the event ids
+ *   derived from the signature (`status`) and the call (`ended`) still keep it out of the
+ *   call's record.
  * Calls the dialer placed get their TwiML from ./twilio-outbound.ts and their status callbacks
  * here, like any other call.
  */
@@ -30,8 +43,9 @@ import { callEvent, publishEvent, uuidV5, type CallEvent, type Names } from '@ap
 import { SpanKind, traceparentOf, type Span } from '@app/platform';
 
 import type { CallBySid, CallDirectory } from '../adapters/call-directory.js';
+import { signatureOf, type TwilioReplayGuard } from '../adapters/twilio-replay.js';
 import { bridgeOwnsEnd, endReasonForStatus } from '../domain/twilio-status.js';
-import { connectStreamTwiml, sorryTwiml } from '../domain/twiml.js';
+import { connectStreamTwiml, hangupTwiml, sorryTwiml } from '../domain/twiml.js';
 import type { WebhookMetrics } from '../metrics.js';
 import { spans } from '../spans.js';
 import { twilioSignatureCheck } from './twilio-signature.js';
@@ -51,6 +65,12 @@ export interface TwilioWebhookOptions {
   lookupWaitMs?: number;
   /** Counts refused signatures; absent: not counted. */
   metrics?: WebhookMetrics | undefined;
+  /**
+   * Claims status callbacks once across replicas (main.ts always passes it). Absent (tests of
+   * other concerns): a repeat within JetStream's duplicate window is still dropped there, and
+   * the projector drops it for good, but live consumers past that window see it again.
+   */
+  replay?: TwilioReplayGuard | undefined;
 }
 
 const E164 = /^\+[1-9]\d{1,14}$/;
@@ -105,6 +125,15 @@ export async function twilioWebhookRoutes(
     if (!params.success) return reply.code(400).send({ error: 'missing CallSid, From or To' });
     const { CallSid, From, To } = params.data;
     span.setAttribute('twilio.call_sid', CallSid);
+    const known = await opts.directory.callForSid(CallSid);
+    if (known && (known.answeredAt || known.endedAt)) {
+      request.log.warn(
+        { callId: known.callId, callSid: CallSid },
+        'voice webhook for a call already answered or ended refused as a replay',
+      );
+      span.setAttribute('webhook.outcome', 'replay-refused');
+      return reply.type('text/xml').send(hangupTwiml());
+    }
     const agent = E164.test(To) ? await opts.directory.agentForNumber(To) : null;
     if (!agent || !E164.test(From)) {
       request.log.warn(
@@ -159,6 +188,27 @@ export async function twilioWebhookRoutes(
     const params = statusParams.safeParse(request.body);
     if (!params.success) return reply.code(400).send({ error: 'missing CallSid or CallStatus' });
     const { CallSid, CallStatus, SequenceNumber } = params.data;
+    if (opts.replay && !(await opts.replay.claim(request))) {
+      request.log.warn(
+        { callSid: CallSid, status: CallStatus },
+        'repeated status callback ignored',
+      );
+      return reply.code(204).send();
+    }
+    try {
+      return await status(request, reply, { CallSid, CallStatus, SequenceNumber });
+    } catch (err) {
+      // Nothing (or not all) was recorded: a retry of this callback must be handled.
+      await opts.replay?.release(request).catch(() => undefined);
+      throw err;
+    }
+  });
+
+  async function status(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    { CallSid, CallStatus, SequenceNumber }: z.output<typeof statusParams>,
+  ) {
     // The `created` event may still be on its way into PostgreSQL: wait briefly for it.
     let call: CallBySid | null = null;
     const deadline = Date.now() + (opts.lookupWaitMs ?? 2_000);
@@ -170,19 +220,43 @@ export async function twilioWebhookRoutes(
         { callSid: CallSid, status: CallStatus },
         'status callback for an unknown call',
       );
+      // Not acted on: a retry, once the call is known, must be.
+      await opts.replay?.release(request);
       return reply.code(204).send();
     }
     const { callId } = call;
+    const ids = statusEventIds(callId, signatureOf(request));
     await publish(
-      callEvent('status', callId, {
-        status: CallStatus,
-        ...(SequenceNumber !== undefined ? { sequenceNumber: SequenceNumber } : {}),
-      }) as CallEvent,
+      callEvent(
+        'status',
+        callId,
+        {
+          status: CallStatus,
+          ...(SequenceNumber !== undefined ? { sequenceNumber: SequenceNumber } : {}),
+        },
+        { id: ids.status },
+      ) as CallEvent,
     );
     const reason = endReasonForStatus(CallStatus);
     if (reason && !bridgeOwnsEnd(call)) {
-      await publish(callEvent('ended', callId, { reason }) as CallEvent);
+      await publish(callEvent('ended', callId, { reason }, { id: ids.ended }) as CallEvent);
     }
     return reply.code(204).send();
-  });
+  }
+}
+
+/**
+ * Ids of the events a status callback publishes, derived so that a repeat of the callback, even
+ * past the replay window, is dropped by JetStream (Nats-Msg-Id) and by the projector (unique
+ * event id): `status` from the callback's signature (one per distinct callback), `ended` from
+ * the call (the gateway ends a call once).
+ */
+export function statusEventIds(
+  callId: string,
+  signature: string,
+): { status: string; ended: string } {
+  return {
+    status: uuidV5(`twilio-status:${signature}`, CALL_SID_NAMESPACE),
+    ended: uuidV5(`twilio-status:${callId}:ended`, CALL_SID_NAMESPACE),
+  };
 }
