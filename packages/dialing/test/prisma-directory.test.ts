@@ -33,7 +33,7 @@ beforeAll(async () => {
   await prisma.phoneNumber.create({
     data: { e164: OURS_SIP, agentId: sipAgentId, transport: 'sip' },
   });
-  await prisma.doNotCallEntry.create({ data: { phone: BLOCKED, source: 'caller_request' } });
+  await prisma.doNotCallEntry.create({ data: { phone: BLOCKED, source: 'voice' } });
   await prisma.consentRecord.createMany({
     data: [
       { phone: CALLEE, purpose: 'marketing_calls', method: 'web_form' },

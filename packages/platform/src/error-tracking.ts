@@ -14,10 +14,10 @@
  */
 import { isSecretVariable } from './config.js';
 import {
-  maskPhone,
   maskPhoneValue,
   PHONE_KEYS,
   REDACTED,
+  scrubText,
   SECRET_KEYS,
   type Logger,
 } from './logger.js';
@@ -73,12 +73,6 @@ export const disabledErrorTracking: ErrorTracking = {
 
 const SECRET_KEY_SET: ReadonlySet<string> = new Set(SECRET_KEYS.map((k) => k.toLowerCase()));
 const PHONE_KEY_SET: ReadonlySet<string> = new Set(PHONE_KEYS);
-/** An E.164 number inside a longer string. */
-const EMBEDDED_E164 = /\+[0-9]{7,15}/g;
-/** `scheme://user:password@` in a URL. */
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]*(?::[^/\s@]*)?@/gi;
-/** `Bearer <token>` / `Basic <credentials>` in a header value or message. */
-const AUTH_SCHEME = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g;
 /** Secrets shorter than this are not searched for inside strings (they would match too much). */
 const MIN_SECRET_LENGTH = 6;
 /** Nesting scrubbed; anything deeper is dropped. */
@@ -93,10 +87,8 @@ function scrubString(value: string, secrets: readonly string[]): string {
   for (const secret of secrets) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
   }
-  return out
-    .replace(URL_CREDENTIALS, `$1${REDACTED}@`)
-    .replace(AUTH_SCHEME, `$1 ${REDACTED}`)
-    .replace(EMBEDDED_E164, (m) => maskPhone(m));
+  // The logger's own text scrubbing: an event and a log line hide the same things.
+  return scrubText(out);
 }
 
 /**

@@ -98,7 +98,7 @@ describe('data subjects API', { timeout: 60_000 }, () => {
     await f.prisma.consentRecord.create({
       data: { phone: OTHER, purpose: 'marketing_calls', method: 'verbal' },
     });
-    await f.prisma.doNotCallEntry.create({ data: { phone: SUBJECT, source: 'caller_request' } });
+    await f.prisma.doNotCallEntry.create({ data: { phone: SUBJECT, source: 'voice' } });
     const campaign = await f.prisma.campaign.create({ data: { name: 'C', agentId: agent.id } });
     await f.prisma.campaignContact.createMany({
       data: [

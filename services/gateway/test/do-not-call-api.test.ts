@@ -20,7 +20,13 @@ afterAll(async () => {
   await f?.close();
 });
 
-type Entry = { id: string; phone: string; reason: string | null; source: string };
+type Entry = {
+  id: string;
+  phone: string;
+  reason: string | null;
+  source: string;
+  callId: string | null;
+};
 type Page = { items: Entry[]; nextCursor: string | null };
 
 describe('do-not-call API', { timeout: 30_000 }, () => {
@@ -46,6 +52,7 @@ describe('do-not-call API', { timeout: 30_000 }, () => {
       phone: '+14155550199',
       reason: 'asked on the phone',
       source: 'api',
+      callId: null,
     });
 
     const refused = await request('listed');

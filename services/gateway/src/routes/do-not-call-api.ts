@@ -77,7 +77,10 @@ const entrySchema = z.object({
   id: z.string(),
   phone: z.string(),
   reason: z.string().nullable(),
-  source: z.string().describe('api, caller_request, import'),
+  source: z
+    .string()
+    .describe('api, import, voice (the caller asked during a call: callId names it)'),
+  callId: z.string().nullable().describe('the call in which the caller opted out (source voice)'),
   createdAt: z.string(),
 });
 const listSchema = z.object({ items: z.array(entrySchema), nextCursor: z.string().nullable() });
@@ -88,6 +91,7 @@ function view(e: DoNotCallEntry) {
     phone: e.phone,
     reason: e.reason,
     source: e.source,
+    callId: e.callId,
     createdAt: e.createdAt.toISOString(),
   };
 }
