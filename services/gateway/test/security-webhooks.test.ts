@@ -228,8 +228,8 @@ describe('security - webhook signatures', { timeout: 120_000 }, () => {
     const delivery = request();
     expect((await f.inject(delivery)).json()).toEqual({ status: 'ignored' });
     const replay = await f.inject(delivery);
-    expect(replay.statusCode).toBe(409);
-    expect(replay.json()).toEqual({ error: 'webhook already processed' });
+    expect(replay.statusCode).toBe(200);
+    expect(replay.json()).toEqual({ status: 'duplicate' });
     expect(await storedEvents()).toBe(before);
   });
 });

@@ -8,8 +8,10 @@
  *   Webhooks: HMAC over `id.timestamp.body`, timestamp within OPENAI_WEBHOOK_TOLERANCE_SEC).
  *   Missing headers, a bad signature, a stale or future timestamp: 400, nothing recorded.
  * - Replays: the `webhook-id` is claimed in the `openai-webhook-ids` bucket before anything is
- *   done; a second delivery of it gets 409. The call id is claimed too, so the same call under
- *   another webhook id is handled once (200 `duplicate`).
+ *   done; a second delivery of it gets 200 `duplicate` and nothing is done. Not a 4xx: OpenAI
+ *   retries any non-2xx for days, so a redelivery after a lost answer would be retried until
+ *   the claim expired and then handled twice. The call id is claimed too, so the same call
+ *   under another webhook id is handled once (200 `duplicate`).
  * - Other event types: 200 `ignored` (OpenAI sends every subscribed type to the same URL).
  * - A call: 200 with what became of it (`accepted` or `rejected` and why), since we handled it.
  *   An unexpected failure (NATS, PostgreSQL) releases both claims and answers 500, so OpenAI's
@@ -164,8 +166,8 @@ export async function openAIWebhookRoutes(
     span.setAttributes({ 'webhook.id': webhookId, 'webhook.event_type': envelope.data.type });
     const log = request.log.child({ webhookId, eventType: envelope.data.type });
     if (!(await opts.claims.claim('webhook', webhookId))) {
-      log.warn({}, 'openai webhook replayed');
-      return reply.code(409).send({ error: 'webhook already processed' });
+      log.warn({}, 'openai webhook delivered again; already handled');
+      return reply.send({ status: 'duplicate' });
     }
     if (!incoming) {
       log.debug({}, 'openai webhook ignored');
