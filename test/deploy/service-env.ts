@@ -51,6 +51,7 @@ export const SERVICE_ENV: Record<ServiceName, readonly string[]> = {
     'CALL_BRIDGE_MEDIA_URL',
     'STREAM_TOKEN_SECRET',
     'STREAM_TOKEN_TTL_SEC',
+    'TRUSTED_PROXY_HOPS',
     ...PROVIDER_SECRET_ENV,
   ],
   'call-bridge': [

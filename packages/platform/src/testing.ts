@@ -2,7 +2,7 @@
  * Test helpers: a real pino logger whose JSON lines are kept, parsed, so a test asserts on what
  * was logged (STYLE.md 6.7) without writing to the console; and a NATS namespace per test file.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 
@@ -74,16 +74,43 @@ export async function natsTestNamespace(
   };
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for servers a test starts later (a spawned service): below Linux's ephemeral range
+ * (32768–60999), from which the kernel picks both `listen(0)` ports and the local ports of
+ * outgoing connections. A port from that range, free when chosen, can be taken by any outgoing
+ * connection before the service binds it (seen in CI as EADDRINUSE).
+ */
+const PORT_RANGE_START = 20_000;
+const PORT_RANGE_END = 32_767;
+/** Test workers run in parallel: each draws from its own slice, so two never pick one port. */
+const PORT_SLICES = 8;
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/**
+ * A TCP port on 127.0.0.1 that is free now, outside the kernel's ephemeral range, never handed
+ * out twice in this process, and in this test worker's own slice (`VITEST_POOL_ID`).
+ */
+export async function freePort(): Promise<number> {
+  const worker = Number.parseInt(process.env.VITEST_POOL_ID ?? '0', 10) || 0;
+  const width = Math.floor((PORT_RANGE_END - PORT_RANGE_START + 1) / PORT_SLICES);
+  const base = PORT_RANGE_START + (worker % PORT_SLICES) * width;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = base + randomInt(width);
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free port in ${base}-${base + width - 1} after 200 tries`);
 }
 
 export { captureSpans, type CapturedSpans, type ReadableSpan } from './span-capture.js';

@@ -62,6 +62,7 @@ await runService({
       ...(sipCalls ? { hangUpSip: (id: string) => sipCalls.hangup(id) } : {}),
       prisma,
       owners,
+      nc: ctx.nc,
       js: jetstream(ctx.nc),
       names: ctx.names,
       log: ctx.log.child({ component: 'owner-sweeper' }),

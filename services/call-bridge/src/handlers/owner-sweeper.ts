@@ -60,6 +60,10 @@ export async function sweepLostCalls(
   for (const { id, transport, openaiCallId } of candidates) {
     const beat = await deps.owners.lastBeat(id);
     if (beat && nowMs - beat.at.getTime() < staleAfterMs) continue;
+    // Ended already, and its owner entry released, but the record is behind (the projector
+    // catching up after a NATS or PostgreSQL outage): not lost, and a second `ended` would be
+    // a duplicate for every consumer of the stream.
+    if (await endedInStream(deps, id)) continue;
     if (transport === 'sip' && openaiCallId && deps.hangUpSip) {
       // Best effort: the call may be gone already (404) if the caller hung up meanwhile.
       await deps.hangUpSip(openaiCallId).catch((err: unknown) => {
@@ -84,9 +88,41 @@ export async function sweepLostCalls(
   return lost;
 }
 
-/** Sweeps every `intervalMs` until stopped. @defaultValue intervalMs 15 000 */
-export function startOwnerSweeper(deps: SweeperDeps & { intervalMs?: number }): { stop(): void } {
+/** Whether the CALLS stream holds an `ended` event of the call. */
+async function endedInStream(deps: SweeperDeps, callId: string): Promise<boolean> {
+  const jsm = await deps.js.jetstreamManager(false);
+  const last = await jsm.streams.getMessage(deps.names.streams.calls.name, {
+    last_by_subj: deps.names.subjects.callEvent(callId, 'ended'),
+  });
+  return last !== null;
+}
+
+/**
+ * Sweeps every `intervalMs` until stopped. @defaultValue intervalMs 15 000
+ *
+ * With `nc`, no sweep runs while NATS is disconnected, nor for `staleAfterMs` after it is back:
+ * no pod could heart-beat while the server was gone, so every entry looks stale then, live
+ * calls' too. Once reconnected, each live owner re-puts within one heartbeat.
+ */
+export function startOwnerSweeper(
+  deps: SweeperDeps & {
+    intervalMs?: number;
+    nc?: { status(): AsyncIterable<{ type: string }> };
+  },
+): { stop(): void } {
+  const staleAfterMs = deps.staleAfterMs ?? 30_000;
+  let quietUntil = 0;
+  if (deps.nc) {
+    const status = deps.nc.status();
+    void (async () => {
+      for await (const s of status) {
+        if (s.type === 'disconnect') quietUntil = Number.POSITIVE_INFINITY;
+        if (s.type === 'reconnect') quietUntil = Date.now() + staleAfterMs;
+      }
+    })();
+  }
   const timer = setInterval(() => {
+    if (Date.now() < quietUntil) return;
     sweepLostCalls(deps).catch((err: unknown) => deps.log.warn({ err }, 'sweep failed'));
   }, deps.intervalMs ?? 15_000);
   timer.unref();

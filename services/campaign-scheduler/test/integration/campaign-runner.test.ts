@@ -114,13 +114,14 @@ describe('campaign-scheduler - campaign runner', { timeout: 45_000 }, () => {
       // Measurements on request (the console is reserved for failures).
       appendFileSync(process.env.CAMPAIGN_TEST_REPORT, `${JSON.stringify(report)}\n`);
     }
-    // The free campaign kept going near its pace: never faster (above), and at most half as
-    // slow even on a loaded machine (alone it measures ~100 ms for 100; with lint, typecheck
-    // and other suites beside it ~160 ms: each start costs the runner a few round trips).
+    // The free campaign kept going: never faster than its pace (above), and not stalled. Alone
+    // it measures ~100 ms for 100; beside lint, typecheck and other suites ~160 ms, and a CI
+    // machine running fault and soak suites beside it has shown 200 ms. Speed itself is the
+    // campaign benchmark's to measure (packages/bench); this bound only catches a stall.
     const pacedCalls = await callsOf(h, paced.block);
     const pacedMean =
       (pacedCalls.at(-1)!.createdMs - pacedCalls[0]!.createdMs) / (paced.contacts - 1);
-    expect(pacedMean).toBeLessThan(interval * 2);
+    expect(pacedMean).toBeLessThan(interval * 4);
 
     // The request carries the contact's variables, its name, the campaign and the contact.
     const first = await h.prisma.campaignContact.findFirstOrThrow({

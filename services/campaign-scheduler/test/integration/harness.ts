@@ -228,6 +228,8 @@ export async function startHarness(): Promise<Harness> {
   const outboundFetches: Array<{ callId: string; agentId: string }> = [];
   const gateway: FastifyInstance = Fastify({
     loggerInstance: captureLogs().log as FastifyBaseLogger,
+    // The simulator keeps its callback connections alive; close() must not wait for them.
+    forceCloseConnections: true,
   });
   await gateway.register(twilioWebhookRoutes, {
     publicBaseUrl: gatewayUrl,
@@ -361,7 +363,12 @@ export async function startHarness(): Promise<Harness> {
       for (const s of schedulers) await s.stop().catch(() => undefined);
       await projector.stop();
       await gateway.close();
-      await new Promise((resolve) => proxy.server.close(resolve));
+      // Drop the simulator's kept-alive and in-flight connections too: close() alone waits for
+      // them, which on a loaded machine outlasted the 30 s hook timeout.
+      await new Promise((resolve) => {
+        proxy.server.close(resolve);
+        proxy.server.closeAllConnections();
+      });
       await sims.close();
       await ns.close();
       await prisma.$disconnect();

@@ -1,0 +1,187 @@
+/**
+ * PostgreSQL unavailable for 30 seconds (issue 10, "Faults"). A gateway and a call-bridge process
+ * reach the database through a TCP proxy that the test cuts: every open connection is reset and
+ * new ones are refused, as when the database crashed or its host dropped off the network. (A
+ * proxy rather than a private cluster: the shared server must stay up for the other test files,
+ * and what the `pg` driver sees, a dead socket and then refused connects, is the same.)
+ *
+ * - A call in progress: the conversation goes on (a live call needs no database) and completes;
+ *   its events wait in JetStream and, once the database is back, the record is complete: every
+ *   transcript turn in order, the end reason, each event projected once.
+ * - A call arriving during the outage: the gateway cannot look up the number's agent, so Twilio
+ *   tells the caller an application error occurred and hangs up; nothing is recorded half-way.
+ * - Afterwards both services are ready again without a restart.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createTestDatabase, type TestDatabase } from '@app/db/testing';
+import { parseScenario } from '@app/sim';
+
+import { until } from '../services/service-process.js';
+import { CALLER, NUMBER, startFaultStack, type FaultStack } from './fault-stack.js';
+import {
+  startCuttableProxy,
+  startPrivateNats,
+  type CuttableProxy,
+  type PrivateNats,
+} from './private-servers.js';
+
+const OUTAGE_MS = 30_000;
+const GREETING = 'Hello, thanks for calling. How can I help?';
+const REPLY_1 = 'We open at nine in the morning.';
+const REPLY_2 = 'Yes, we take all major cards.';
+const REPLY_3 = 'You are welcome, goodbye!';
+
+/** The second turn falls in the outage; the third comes after it (the long pause). */
+const scenario = parseScenario({
+  name: 'postgres-outage',
+  caller: {
+    steps: [
+      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
+      { say: 'What time do you open tomorrow?' },
+      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
+      { pauseMs: 500 },
+      { say: 'Do you take card payments?' },
+      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
+      { pauseMs: OUTAGE_MS },
+      { say: 'Great, thank you.' },
+      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
+      { hangup: true },
+    ],
+  },
+  model: {
+    greeting: GREETING,
+    turns: [{ say: REPLY_1 }, { say: REPLY_2 }, { say: REPLY_3 }],
+  },
+});
+
+const shortCall = parseScenario({
+  name: 'during-outage',
+  caller: { steps: [{ waitForAgent: { quietMs: 700, timeoutMs: 10_000 } }, { hangup: true }] },
+  model: { greeting: GREETING },
+});
+
+describe('faults - PostgreSQL unavailable for 30 seconds', () => {
+  let nats: PrivateNats;
+  let db: TestDatabase;
+  let proxy: CuttableProxy;
+  let stack: FaultStack;
+
+  beforeAll(async () => {
+    nats = await startPrivateNats();
+    db = await createTestDatabase();
+    const direct = new URL(db.databaseUrl);
+    proxy = await startCuttableProxy(Number(direct.port || 5432));
+    const proxied = new URL(db.databaseUrl);
+    proxied.port = String(proxy.port);
+    stack = await startFaultStack({
+      natsUrl: nats.url,
+      databaseUrl: proxied.toString(),
+      testDatabaseUrl: db.databaseUrl,
+      // An eager sweeper: the record catches up long after the call ended (the projector's
+      // redelivery backoff), and the sweeper must not take that for a lost bridge.
+      bridgeEnv: {
+        CALL_OWNER_HEARTBEAT_MS: '500',
+        OWNER_STALE_AFTER_MS: '2000',
+        OWNER_SWEEP_INTERVAL_MS: '300',
+      },
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await proxy?.close();
+    await nats?.close();
+    await db?.drop();
+  });
+
+  const agentSaid = () =>
+    stack.sims.openai
+      .sessions()
+      .flatMap((s) => s.said)
+      .filter((l) => l.role === 'agent')
+      .map((l) => l.text);
+
+  it(
+    'a live call goes on and is recorded in full afterwards; a call set up meanwhile fails cleanly',
+    { timeout: 150_000 },
+    async () => {
+      const placed = await stack.sims.twilio.ringInbound({ to: NUMBER, from: CALLER, scenario });
+      await until(
+        async () => (agentSaid().includes(REPLY_1) ? true : undefined),
+        30_000,
+        () => stack.logs(),
+      );
+      await proxy.cut();
+      const restoreAt = Date.now() + OUTAGE_MS;
+
+      // A new call during the outage: refused cleanly, and never half-recorded.
+      const refused = await stack.sims.twilio.ringInbound({
+        to: NUMBER,
+        from: '+15555550143',
+        scenario: shortCall,
+      });
+      expect(await refused.ended).toEqual({ status: 'completed', reason: 'application-error' });
+      // The live call's second turn, during the outage.
+      await until(
+        async () => (agentSaid().includes(REPLY_2) ? true : undefined),
+        30_000,
+        () => `said: ${JSON.stringify(agentSaid())}\n${stack.logs()}`,
+      );
+      // The services notice: not ready while their database is gone.
+      await until(
+        async () => ((await fetch(`${stack.gatewayUrl}/readyz`)).status === 503 ? true : undefined),
+        15_000,
+      );
+      // The fault is the 30 s outage itself, not a wait for something.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, restoreAt - Date.now())));
+      const acceptedBefore = proxy.accepted;
+      await proxy.restore();
+
+      const ended = await placed.ended;
+      expect(ended.status).toBe('completed');
+      expect(agentSaid()).toEqual([GREETING, REPLY_1, REPLY_2, REPLY_3]);
+
+      const call = await until(
+        async () => {
+          const c = await stack.prisma.call.findUnique({
+            where: { twilioCallSid: placed.callSid },
+            include: { transcriptTurns: { orderBy: { sequence: 'asc' } }, events: true },
+          });
+          return c?.endReason ? c : undefined;
+        },
+        60_000,
+        () => stack.logs(),
+      );
+      expect(call).toMatchObject({ status: 'completed', endReason: 'caller-hangup' });
+      expect(call.transcriptTurns.map((t) => [t.role, t.text, t.sequence])).toEqual([
+        ['assistant', GREETING, 0],
+        ['user', 'What time do you open tomorrow?', 1],
+        ['assistant', REPLY_1, 2],
+        ['user', 'Do you take card payments?', 3],
+        ['assistant', REPLY_2, 4],
+        ['user', 'Great, thank you.', 5],
+        ['assistant', REPLY_3, 6],
+      ]);
+      const types = call.events.map((e) => e.type);
+      const count = (type: string) => types.filter((t) => t === type).length;
+      expect([count('created'), count('answered'), count('transcript'), count('ended')]).toEqual([
+        1, 1, 7, 1,
+      ]);
+
+      // The refused call left nothing behind.
+      expect(
+        await stack.prisma.call.findUnique({ where: { twilioCallSid: refused.callSid } }),
+      ).toBeNull();
+      // Both services reconnected on their own and are ready again.
+      for (const url of [stack.gatewayUrl, stack.bridgeUrl]) {
+        await until(
+          async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined),
+          30_000,
+          () => stack.logs(),
+        );
+      }
+      expect(proxy.accepted).toBeGreaterThan(acceptedBefore);
+    },
+  );
+});
