@@ -24,6 +24,10 @@ export default defineConfig({
     // Integration suites talk to the real PostgreSQL and NATS; they raise this explicitly.
     testTimeout: 5_000,
     hookTimeout: 30_000,
+    // Two files at a time. Vitest's default on a 2-core machine is one, and most files spend
+    // their time waiting on sockets, simulated calls and the file start-up (module loading),
+    // so one at a time left both cores idle for most of CI.
+    maxWorkers: 2,
     setupFiles: [join(import.meta.dirname, 'vitest.setup.ts')],
     projects: [
       ...workspaceDirs.map((dir) => ({

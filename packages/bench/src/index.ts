@@ -45,3 +45,12 @@ export {
   writeCampaignResults,
   CAMPAIGN_DEFINITIONS,
 } from './campaign/campaign-report.js';
+export { runSoak, judge, type SoakOptions, type SoakResult } from './soak/soak-run.js';
+export { runSoakBench, type SoakBenchOptions } from './soak/soak-bench.js';
+export { countCallFrames, type CallFrames, type CallFramesInput } from './soak/frame-ledger.js';
+export {
+  renderSoakMarkdown,
+  writeSoakResults,
+  SOAK_DEFINITIONS,
+  type SoakReport,
+} from './soak/soak-report.js';

@@ -11,9 +11,11 @@ import { targetRows } from '../report/summary.js';
 import { writeResults } from '../report/write-results.js';
 import { runSuite } from '../suite.js';
 import { CAMPAIGN_HELP, campaignCli } from './campaign.js';
+import { SOAK_HELP, soakCli } from './soak.js';
 
 const HELP = `pnpm bench [--quick] [--levels 10,50,100] [--out DIR] [--no-pin]
 pnpm bench campaign [options]   the campaign benchmark (below)
+pnpm bench soak [options]       N calls held for minutes (below)
 
   --quick        two small runs and short webhook/event benches (under 2 minutes)
   --levels LIST  concurrent-call levels of the sweep, comma-separated
@@ -23,9 +25,16 @@ pnpm bench campaign [options]   the campaign benchmark (below)
                  and the load generator (steady-state window); summarise one with
                  pnpm --filter @app/bench profile-summary FILE
 
-${CAMPAIGN_HELP}`;
+${CAMPAIGN_HELP}
+${SOAK_HELP}`;
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
+
+if (process.argv[2] === 'soak') {
+  // Its own command and flags; exits non-zero when a check failed.
+  const passed = await soakCli(process.argv.slice(3));
+  process.exit(passed ? 0 : 1);
+}
 
 if (process.argv[2] === 'campaign') {
   // Its own command and flags; nothing below runs.

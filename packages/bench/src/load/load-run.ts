@@ -87,7 +87,8 @@ function captureSessions(sims: Simulators, calls: PlacedCall[]): void {
   }
 }
 
-async function warmUp(sims: Simulators, count: number): Promise<void> {
+/** Short greeting-only calls on a fresh bridge (JIT, connection pools); also the soak's. */
+export async function warmUp(sims: Simulators, count: number): Promise<void> {
   const scenario = parseScenario({
     name: 'bench-warm-up',
     caller: { steps: [{ waitForAgent: { quietMs: 300, timeoutMs: 10_000 } }, { hangup: true }] },

@@ -39,6 +39,12 @@ export interface CallPlan {
   bargeInRate: number;
   /** Question-and-answer turns after the greeting. @defaultValue enough for `talkMs` */
   turns?: number;
+  /**
+   * Agent silence the caller waits for before hanging up, ms. The soak waits longer, so a stall
+   * of the loaded machine does not make a caller hang up in the middle of an answer.
+   * @defaultValue 500
+   */
+  hangupQuietMs?: number;
 }
 
 /** Whether the caller interrupts the answer before its turn `turn` (1-based, never the greeting). */
@@ -62,7 +68,10 @@ export function benchScenario(plan: CallPlan): Scenario {
       steps.push({ say, durationMs: QUESTION_MS });
     }
   }
-  steps.push({ waitForAgent: { quietMs: 500, timeoutMs: 15_000 } }, { hangup: true });
+  steps.push(
+    { waitForAgent: { quietMs: plan.hangupQuietMs ?? 500, timeoutMs: 15_000 } },
+    { hangup: true },
+  );
   return parseScenario({
     name: `bench-${plan.index}`,
     caller: { steps },

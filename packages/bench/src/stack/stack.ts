@@ -35,6 +35,8 @@ export interface StackOptions {
   startTimeoutMs?: number;
   /** Write a V8 CPU profile of each call-bridge into this directory (`node --cpu-prof`). */
   bridgeProfileDir?: string;
+  /** More Node.js flags for each call-bridge, e.g. `--inspect` for the soak's forced GC. */
+  bridgeNodeArgs?: readonly string[];
 }
 
 export interface BridgeProcess {
@@ -162,9 +164,12 @@ export async function startStack(opts: StackOptions): Promise<BenchStack> {
           },
           {
             ...(opts.pin ? { cpus: '0' } : {}),
-            ...(opts.bridgeProfileDir
-              ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${opts.bridgeProfileDir}`] }
-              : {}),
+            nodeArgs: [
+              ...(opts.bridgeProfileDir
+                ? ['--cpu-prof', `--cpu-prof-dir=${opts.bridgeProfileDir}`]
+                : []),
+              ...(opts.bridgeNodeArgs ?? []),
+            ],
           },
         );
         const url = `http://127.0.0.1:${bridgePort}`;
