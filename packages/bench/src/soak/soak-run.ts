@@ -109,22 +109,8 @@ export interface SoakResult {
   frames: {
     /** Calls whose frames all three sides reported. */
     accountedCalls: number;
-    callerToModel: {
-      sent: number;
-      bridged: number;
-      received: number;
-      lost: number;
-      duplicated: number;
-    };
-    modelToCaller: {
-      uncutNeeded: number;
-      cutAtMost: number;
-      bridged: number;
-      received: number;
-      lost: number;
-      duplicated: number;
-      cutByHangUp: number;
-    };
+    callerToModel: CallFrames['callerToModel'];
+    modelToCaller: CallFrames['modelToCaller'];
     droppedByBridge: number;
     /**
      * Calls whose caller hung up while agent audio was still coming: it heard a silence of its
