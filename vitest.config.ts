@@ -47,6 +47,7 @@ export default defineConfig({
           name: 'repo',
           root: '.',
           include: ['test/**/*.test.ts'],
+          exclude: [TIMING_TESTS],
           sequence: { groupOrder: 0 },
         },
       },
@@ -57,7 +58,9 @@ export default defineConfig({
         test: {
           name: 'timing',
           root: '.',
-          include: [`{packages,services}/*/${TIMING_TESTS}`],
+          // Also the two-bridge test: its first calls, placed while other files start whole
+          // stacks of services, were not bridged within 38 s on a loaded CI machine.
+          include: [`{packages,services}/*/${TIMING_TESTS}`, TIMING_TESTS],
           fileParallelism: false,
           sequence: { groupOrder: 1 },
         },
