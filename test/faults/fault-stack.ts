@@ -38,10 +38,22 @@ export interface FaultStack {
   bridge: ServiceProcess;
   bridgeUrl: string;
   gatewayUrl: string;
+  /** The agent lines the simulated model has finished saying, over every session. */
+  agentSaid(): string[];
   /** The last lines of each service, for a failure message. */
   logs(lines?: number): string;
   stop(): Promise<void>;
 }
+
+/**
+ * An eager owner sweeper (the defaults are 10 s, 30 s and 15 s): an outage longer than the
+ * staleness, and a record that catches up later than it, must not make it end a call.
+ */
+export const EAGER_SWEEPER_ENV: Readonly<Record<string, string>> = {
+  CALL_OWNER_HEARTBEAT_MS: '500',
+  OWNER_STALE_AFTER_MS: '2000',
+  OWNER_SWEEP_INTERVAL_MS: '300',
+};
 
 export async function startFaultStack(opts: FaultStackOptions): Promise<FaultStack> {
   const prisma = createPrismaClient({ databaseUrl: opts.testDatabaseUrl });
@@ -115,6 +127,12 @@ export async function startFaultStack(opts: FaultStackOptions): Promise<FaultSta
     bridge,
     bridgeUrl,
     gatewayUrl,
+    agentSaid: () =>
+      sims.openai
+        .sessions()
+        .flatMap((s) => s.said)
+        .filter((l) => l.role === 'agent')
+        .map((l) => l.text),
     logs: (lines = 30) =>
       procs
         .map(

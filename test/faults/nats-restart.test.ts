@@ -19,7 +19,13 @@ import { createTestDatabase, type TestDatabase } from '@app/db/testing';
 import { parseScenario } from '@app/sim';
 
 import { until } from '../services/service-process.js';
-import { CALLER, NUMBER, startFaultStack, type FaultStack } from './fault-stack.js';
+import {
+  CALLER,
+  EAGER_SWEEPER_ENV,
+  NUMBER,
+  startFaultStack,
+  type FaultStack,
+} from './fault-stack.js';
 import { startPrivateNats, type PrivateNats } from './private-servers.js';
 
 const GREETING = 'Hello, thanks for calling. How can I help?';
@@ -69,13 +75,7 @@ describe('faults - NATS restarted mid-call', () => {
       natsUrl: nats.url,
       databaseUrl: db.databaseUrl,
       testDatabaseUrl: db.databaseUrl,
-      // An eager sweeper (the defaults are 10 s, 30 s and 15 s): an outage longer than the
-      // staleness, and a record that catches up later than it, must not make it end a call.
-      bridgeEnv: {
-        CALL_OWNER_HEARTBEAT_MS: '500',
-        OWNER_STALE_AFTER_MS: '2000',
-        OWNER_SWEEP_INTERVAL_MS: '300',
-      },
+      bridgeEnv: EAGER_SWEEPER_ENV,
     });
   }, 90_000);
 
@@ -85,21 +85,13 @@ describe('faults - NATS restarted mid-call', () => {
     await db?.drop();
   });
 
-  /** The agent lines the simulated model has finished saying on the (only) session. */
-  const agentSaid = () =>
-    stack.sims.openai
-      .sessions()
-      .flatMap((s) => s.said)
-      .filter((l) => l.role === 'agent')
-      .map((l) => l.text);
-
   it(
     'the call goes on and completes; its record is complete once NATS is back, with each event once',
     { timeout: 120_000 },
     async () => {
       const placed = await stack.sims.twilio.ringInbound({ to: NUMBER, from: CALLER, scenario });
       await until(
-        async () => (agentSaid().includes(REPLY_1) ? true : undefined),
+        async () => (stack.agentSaid().includes(REPLY_1) ? true : undefined),
         30_000,
         () => stack.logs(),
       );
@@ -108,9 +100,9 @@ describe('faults - NATS restarted mid-call', () => {
       const downAt = Date.now();
       // The caller asks and the agent answers while NATS is down.
       await until(
-        async () => (agentSaid().includes(REPLY_2) ? true : undefined),
+        async () => (stack.agentSaid().includes(REPLY_2) ? true : undefined),
         30_000,
-        () => `said: ${JSON.stringify(agentSaid())}\n${stack.logs()}`,
+        () => `said: ${JSON.stringify(stack.agentSaid())}\n${stack.logs()}`,
       );
       await nats.start();
       const outageMs = Date.now() - downAt;
@@ -118,7 +110,7 @@ describe('faults - NATS restarted mid-call', () => {
       // The caller: the call went on and ended as the caller ended it.
       const ended = await placed.ended;
       expect(ended.status).toBe('completed');
-      expect(agentSaid()).toEqual([GREETING, REPLY_1, REPLY_2, REPLY_3]);
+      expect(stack.agentSaid()).toEqual([GREETING, REPLY_1, REPLY_2, REPLY_3]);
 
       // The record, once NATS is back: every event stored in the stream is projected.
       const callId = (

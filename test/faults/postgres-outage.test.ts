@@ -18,7 +18,13 @@ import { createTestDatabase, type TestDatabase } from '@app/db/testing';
 import { parseScenario } from '@app/sim';
 
 import { until } from '../services/service-process.js';
-import { CALLER, NUMBER, startFaultStack, type FaultStack } from './fault-stack.js';
+import {
+  CALLER,
+  EAGER_SWEEPER_ENV,
+  NUMBER,
+  startFaultStack,
+  type FaultStack,
+} from './fault-stack.js';
 import {
   startCuttableProxy,
   startPrivateNats,
@@ -80,11 +86,7 @@ describe('faults - PostgreSQL unavailable for 30 seconds', () => {
       testDatabaseUrl: db.databaseUrl,
       // An eager sweeper: the record catches up long after the call ended (the projector's
       // redelivery backoff), and the sweeper must not take that for a lost bridge.
-      bridgeEnv: {
-        CALL_OWNER_HEARTBEAT_MS: '500',
-        OWNER_STALE_AFTER_MS: '2000',
-        OWNER_SWEEP_INTERVAL_MS: '300',
-      },
+      bridgeEnv: EAGER_SWEEPER_ENV,
     });
   }, 90_000);
 
@@ -95,20 +97,13 @@ describe('faults - PostgreSQL unavailable for 30 seconds', () => {
     await db?.drop();
   });
 
-  const agentSaid = () =>
-    stack.sims.openai
-      .sessions()
-      .flatMap((s) => s.said)
-      .filter((l) => l.role === 'agent')
-      .map((l) => l.text);
-
   it(
     'a live call goes on and is recorded in full afterwards; a call set up meanwhile fails cleanly',
     { timeout: 150_000 },
     async () => {
       const placed = await stack.sims.twilio.ringInbound({ to: NUMBER, from: CALLER, scenario });
       await until(
-        async () => (agentSaid().includes(REPLY_1) ? true : undefined),
+        async () => (stack.agentSaid().includes(REPLY_1) ? true : undefined),
         30_000,
         () => stack.logs(),
       );
@@ -124,9 +119,9 @@ describe('faults - PostgreSQL unavailable for 30 seconds', () => {
       expect(await refused.ended).toEqual({ status: 'completed', reason: 'application-error' });
       // The live call's second turn, during the outage.
       await until(
-        async () => (agentSaid().includes(REPLY_2) ? true : undefined),
+        async () => (stack.agentSaid().includes(REPLY_2) ? true : undefined),
         30_000,
-        () => `said: ${JSON.stringify(agentSaid())}\n${stack.logs()}`,
+        () => `said: ${JSON.stringify(stack.agentSaid())}\n${stack.logs()}`,
       );
       // The services notice: not ready while their database is gone.
       await until(
@@ -140,7 +135,7 @@ describe('faults - PostgreSQL unavailable for 30 seconds', () => {
 
       const ended = await placed.ended;
       expect(ended.status).toBe('completed');
-      expect(agentSaid()).toEqual([GREETING, REPLY_1, REPLY_2, REPLY_3]);
+      expect(stack.agentSaid()).toEqual([GREETING, REPLY_1, REPLY_2, REPLY_3]);
 
       const call = await until(
         async () => {
