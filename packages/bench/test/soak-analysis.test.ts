@@ -134,6 +134,26 @@ describe('frame ledger: stopped answers and hang-ups', () => {
     expect(after.hungUpDuringAgentAudio).toBe(false);
     expect(after.modelToCaller).toMatchObject({ lost: 30, cutByHangUp: 0 });
   });
+
+  it('takes the answer a hang-up stopped, whose said part needs as many deltas as were sent, as no duplication', () => {
+    // The hang-up stopped the answer after its last full delta: the bridge wrote every frame of
+    // every delta, more than the line said so far needs, though no fewer deltas than it.
+    const stopped = countCallFrames({
+      recording: recording(10, ANSWER_DELTAS * 5),
+      bridge: { framesIn: 10, framesOut: ANSWER_DELTAS * 5, framesDropped: 0 },
+      model: model({ inputFrames: 10, lastDeltaAt: 9_800 }),
+    });
+    expect(ANSWER_DELTAS * 5).toBeGreaterThan(ANSWER_FRAMES);
+    expect(stopped.hungUpDuringAgentAudio).toBe(true);
+    expect(stopped.modelToCaller).toMatchObject({ lost: 0, duplicated: 0 });
+    // The same frames with the answer long finished before the hang-up are duplicates.
+    const finished = countCallFrames({
+      recording: recording(10, ANSWER_DELTAS * 5),
+      bridge: { framesIn: 10, framesOut: ANSWER_DELTAS * 5, framesDropped: 0 },
+      model: model({ inputFrames: 10, lastDeltaAt: 8_000 }),
+    });
+    expect(finished.modelToCaller.duplicated).toBe(ANSWER_DELTAS * 5 - ANSWER_FRAMES);
+  });
 });
 
 describe('slope per minute', () => {

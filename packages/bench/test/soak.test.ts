@@ -90,6 +90,18 @@ describe('soak (CI scale)', () => {
     expect(loop.bridgeIntervalP99?.p50).toBeGreaterThanOrEqual(0);
   });
 
+  it('records the CPU each process used over the hold', () => {
+    const { cpu } = report.result;
+    // 10 live calls keep every process busy, none beyond the machine's cores.
+    for (const share of [cpu.bridge, cpu.gateway, cpu.generator]) {
+      expect(share).toBeGreaterThan(0.005);
+      expect(share).toBeLessThan(report.machine.cores + 0.5);
+    }
+    expect(cpu.bridgeInterval?.count).toBeGreaterThan(5);
+    expect(cpu.bridgeInterval!.max).toBeGreaterThanOrEqual(cpu.bridgeInterval!.p50);
+    expect(cpu.loadAverage.start).toBeGreaterThanOrEqual(0);
+  });
+
   it('writes the JSON and markdown report', async () => {
     const files = await writeSoakResults(report, dir);
     expect(files.json).toMatch(/\d{4}-\d{2}-\d{2}-soak-10\.json$/);
@@ -99,5 +111,6 @@ describe('soak (CI scale)', () => {
     expect(md).toContain('# Soak: 10 concurrent calls held 0.6 min');
     expect(md).toMatch(/\| every call completes +\| \d+ placed/);
     expect(md).toContain(report.machine.cpuModel);
+    expect(md).toMatch(/## CPU\n\nShare of one core over the hold: bridge \d+ %/);
   });
 });

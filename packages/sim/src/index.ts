@@ -43,3 +43,5 @@ export {
   type SentEvent,
   type SessionInfo,
 } from './openai/index.js';
+/** The voices the simulated Realtime API accepts, for a check that our agent validation agrees. */
+export { VOICES as SIMULATED_REALTIME_VOICES } from './openai/session-config.js';

@@ -68,7 +68,10 @@ export interface CallFrames {
   modelToCaller: {
     /** Frames the answers never cut need (exact). */
     uncutNeeded: number;
-    /** Most frames the cut answers could have filled. */
+    /**
+     * Most frames the cut answers could have filled, plus the slack of an answer stopped by the
+     * caller's hang-up (up to four frames of its last delta).
+     */
     cutAtMost: number;
     bridged: number;
     received: number;
@@ -101,13 +104,22 @@ export function countCallFrames(input: CallFramesInput): CallFrames {
   const cut = new Set<string>();
   const deltas = new Map<string, number>();
   let lastDeltaAt = Number.NEGATIVE_INFINITY;
+  let lastDeltaItem: string | undefined;
   for (const e of model?.sent ?? []) {
     if (e.type === TRUNCATED && e.itemId !== undefined) cut.add(e.itemId);
     if (e.type === DELTA && e.itemId !== undefined) {
       deltas.set(e.itemId, (deltas.get(e.itemId) ?? 0) + 1);
-      lastDeltaAt = Math.max(lastDeltaAt, e.atEpochMs);
+      if (e.atEpochMs >= lastDeltaAt) {
+        lastDeltaAt = e.atEpochMs;
+        lastDeltaItem = e.itemId;
+      }
     }
   }
+  const hangUp =
+    recording.find((e) => e.kind === 'stream.caller-hangup') ??
+    recording.find((e) => e.kind === 'sent.stop');
+  const hungUpDuringAgentAudio =
+    hangUp !== undefined && lastDeltaAt > hangUp.atEpochMs - IN_FLIGHT_MS;
   const lines = new Map<string, string>();
   for (const line of model?.said ?? [])
     if (line.role === 'agent' && line.itemId !== undefined) lines.set(line.itemId, line.text);
@@ -122,14 +134,15 @@ export function countCallFrames(input: CallFramesInput): CallFrames {
     const bytes = text === undefined ? 0 : speechDurationMs(text) * BYTES_PER_MS;
     // The whole line went out: its last delta is the remainder. Otherwise (the response was
     // stopped, its line only what was said so far) every delta was a full one.
-    uncutNeeded +=
-      Math.ceil(bytes / DELTA_BYTES) === n ? Math.ceil(bytes / FRAME_BYTES) : n * FRAMES_PER_DELTA;
+    const whole = Math.ceil(bytes / DELTA_BYTES) === n;
+    const needed = whole ? Math.ceil(bytes / FRAME_BYTES) : n * FRAMES_PER_DELTA;
+    uncutNeeded += needed;
+    // The answer the caller hung up on was stopped by the hang-up: its line is what was said so
+    // far, which may need as many deltas as were sent while the last one was still a full one.
+    // Up to a delta's worth more frames than the line needs is then no duplication.
+    if (whole && hungUpDuringAgentAudio && itemId === lastDeltaItem)
+      cutAtMost += n * FRAMES_PER_DELTA - needed;
   }
-  const hangUp =
-    recording.find((e) => e.kind === 'stream.caller-hangup') ??
-    recording.find((e) => e.kind === 'sent.stop');
-  const hungUpDuringAgentAudio =
-    hangUp !== undefined && lastDeltaAt > hangUp.atEpochMs - IN_FLIGHT_MS;
 
   const bridgedOut = bridge?.framesOut ?? 0;
   const shortfall = Math.max(0, bridgedOut - received) + Math.max(0, uncutNeeded - bridgedOut);

@@ -49,6 +49,7 @@ export const SOAK_DEFINITIONS: Record<string, string> = {
     'right after a forced full collection (inspector `HeapProfiler.collectGarbage`, every 20 s by default), against time, over the hold after ' +
     `warm-up (until the first call ended, at most a third into the hold). Flat: RSS slope ≤ ${FLAT_RSS_KIB_PER_MIN} KiB/min and post-GC ` +
     `heap slope ≤ ${FLAT_HEAP_KIB_PER_MIN} KiB/min. Start and end are idle (no call), after a forced full collection.`,
+  cpu: "user + system time of each process from `/proc/<pid>/stat` (this process's from `process.cpuUsage()`) over wall time: 1 = one whole core. Above about 0.8 for the bridge, pinned to one core, its event loop has no slack left.",
   'event-loop delay':
     "the bridge's prom-client `nodejs_eventloop_lag_*` (10 ms resolution, resolution subtracted), reset at every scrape: one p99 " +
     'per sampling interval. Intervals containing a forced collection are left out of the interval p99 distribution, not out of the worst figures.',
@@ -58,6 +59,8 @@ const mib = (kib: number | null | undefined, digits = 1) =>
   kib === null || kib === undefined ? 'n/a' : (kib / 1_024).toFixed(digits);
 const num = (v: number | null | undefined, digits = 1) =>
   v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits);
+const pct = (share: number | null | undefined) =>
+  share === null || share === undefined ? 'n/a' : `${(share * 100).toFixed(0)} %`;
 const ok = (b: boolean) => (b ? 'yes' : '**no**');
 
 export function soakBaseName(report: SoakReport): string {
@@ -147,6 +150,13 @@ export function renderSoakMarkdown(r: SoakReport): string {
       `p95 of interval p99s ${num(s.loopDelayMs.bridgeIntervalP99?.p95)} ms, worst interval p99 ${num(s.loopDelayMs.bridgeWorstP99)} ms ` +
       `(forced collections included), max ${num(s.loopDelayMs.bridgeMax)} ms. Load generator over the hold: p50 ` +
       `${num(s.loopDelayMs.generator.p50)} ms, p99 ${num(s.loopDelayMs.generator.p99)} ms, max ${num(s.loopDelayMs.generator.max)} ms.`,
+    '',
+    '## CPU',
+    '',
+    `Share of one core over the hold: bridge ${pct(s.cpu.bridge)} (per ${(set.sampleEveryMs / 1_000).toFixed(0)} s interval p50 ` +
+      `${pct(s.cpu.bridgeInterval?.p50)}, p95 ${pct(s.cpu.bridgeInterval?.p95)}, max ${pct(s.cpu.bridgeInterval?.max)}), gateway ` +
+      `${pct(s.cpu.gateway)}, load generator and simulators ${pct(s.cpu.generator)}. Machine load average (1 min) ` +
+      `${s.cpu.loadAverage.start.toFixed(2)} at the start of the hold, ${s.cpu.loadAverage.end.toFixed(2)} at its end.`,
     '',
     '## Calls',
     '',

@@ -7,6 +7,7 @@
  * counted on all three sides (frame-ledger.ts); the bridge's memory is sampled all along and
  * after forced full collections (inspector-gc.ts), its event-loop delay per scrape interval.
  */
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { z } from 'zod';
@@ -17,7 +18,7 @@ import { bridgeLoopDelay, scrape, type Scrape } from '../load/bridge-metrics.js'
 import { warmUp } from '../load/load-run.js';
 import { benchScenario } from '../load/scenario.js';
 import { LoopDelayProbe, type LoopDelay } from '../probes/loop-delay.js';
-import { readProcSample } from '../probes/proc-stats.js';
+import { readProcSample, type ProcSample } from '../probes/proc-stats.js';
 import type { BenchStack, BridgeProcess } from '../stack/stack.js';
 import { summarize, type Percentiles } from '../stats/percentiles.js';
 import {
@@ -138,6 +139,20 @@ export interface SoakResult {
     gcSamples: GcSample[];
     flat: boolean;
   };
+  /**
+   * CPU over the hold as a share of one core (1 = a whole core), from `/proc`: whether the bridge
+   * had CPU to spare, and whether the machine was quiet (other work disturbs every figure here).
+   */
+  cpu: {
+    /** The bridge over the whole hold, and per sampling interval (p50, p95, max). */
+    bridge: number;
+    bridgeInterval: Percentiles | null;
+    gateway: number;
+    /** This process: the simulators and the load generator. */
+    generator: number;
+    /** The machine's 1-minute load average at the start and the end of the hold. */
+    loadAverage: { start: number; end: number };
+  };
   loopDelayMs: {
     /** The bridge's per-interval (`sampleEveryMs`) p99s during the hold, intervals with a forced collection left out. */
     bridgeIntervalP99: Percentiles | null;
@@ -199,6 +214,22 @@ async function gcSample(
     heapUsedKiB: kib(heap.usedBytes),
     rssKiB: kib(readProcSample(pid).rssBytes),
   };
+}
+
+/** This process's CPU so far, in the shape of a `/proc` sample. */
+function ownCpu(): ProcSample {
+  const u = process.cpuUsage();
+  return {
+    atMs: performance.now(),
+    cpuSec: (u.user + u.system) / 1e6,
+    rssBytes: process.memoryUsage.rss(),
+  };
+}
+
+/** CPU used between two samples as a share of one core. */
+function coreShare(from: ProcSample, to: ProcSample): number {
+  const wallSec = (to.atMs - from.atMs) / 1_000;
+  return wallSec > 0 ? (to.cpuSec - from.cpuSec) / wallSec : 0;
 }
 
 const bridgeSide = z.object({
@@ -299,6 +330,14 @@ export async function runSoak(stack: BenchStack, opts: SoakOptions): Promise<Soa
     const holdUntil = holdFrom + settings.holdMs;
     say(`holding ${settings.calls} calls for ${(settings.holdMs / 1_000).toFixed(0)} s`);
     loop.reset();
+    const cpuFrom = {
+      bridge: readProcSample(pid),
+      gateway: readProcSample(stack.gateway.pid),
+      generator: ownCpu(),
+      load: loadavg()[0]!,
+    };
+    let lastBridgeCpu = cpuFrom.bridge;
+    const bridgeIntervalCpu: number[] = [];
 
     const samples: MemorySample[] = [];
     const gcSamples: GcSample[] = [];
@@ -322,10 +361,13 @@ export async function runSoak(stack: BenchStack, opts: SoakOptions): Promise<Soa
         nextGc += settings.gcEveryMs;
         forced = true;
       }
+      const proc = readProcSample(pid);
+      bridgeIntervalCpu.push(coreShare(lastBridgeCpu, proc));
+      lastBridgeCpu = proc;
       samples.push({
         atSec,
         live,
-        rssKiB: kib(readProcSample(pid).rssBytes),
+        rssKiB: kib(proc.rssBytes),
         heapUsedKiB: heapUsedKiB(m),
       });
       if (d) {
@@ -344,6 +386,13 @@ export async function runSoak(stack: BenchStack, opts: SoakOptions): Promise<Soa
     }
     holding = false;
     const generator = loop.read();
+    const cpu: SoakResult['cpu'] = {
+      bridge: coreShare(cpuFrom.bridge, readProcSample(pid)),
+      bridgeInterval: summarize(bridgeIntervalCpu),
+      gateway: coreShare(cpuFrom.gateway, readProcSample(stack.gateway.pid)),
+      generator: coreShare(cpuFrom.generator, ownCpu()),
+      loadAverage: { start: cpuFrom.load, end: loadavg()[0]! },
+    };
 
     say(`hold over; waiting for ${live} calls to end`);
     await Promise.all(placing);
@@ -409,6 +458,7 @@ export async function runSoak(stack: BenchStack, opts: SoakOptions): Promise<Soa
       intervalP99WithGc,
       intervalMax,
       generator,
+      cpu,
     });
   } finally {
     loop.stop();
@@ -441,6 +491,7 @@ interface Collected {
   intervalP99WithGc: number[];
   intervalMax: number[];
   generator: LoopDelay;
+  cpu: SoakResult['cpu'];
 }
 
 const bump = (m: Record<string, number>, k: string) => {
@@ -586,6 +637,7 @@ export function judge(d: Collected): SoakResult {
       gcSamples: d.gcSamples,
       flat,
     },
+    cpu: d.cpu,
     loopDelayMs: {
       bridgeIntervalP99: summarize(d.intervalP99),
       bridgeWorstP99: max(d.intervalP99WithGc),
