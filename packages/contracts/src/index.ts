@@ -227,3 +227,7 @@ export type {
 } from './bus/service.js';
 export { CallOwners } from './bus/call-owners.js';
 export { KvNumberRegister } from './bus/kv-number-register.js';
+
+// HTTP bodies shared by the gateway and the dashboard.
+export { callStatsSchema, statsPointSchema } from './http/call-stats.js';
+export type { CallStats, StatsPoint } from './http/call-stats.js';

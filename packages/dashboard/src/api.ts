@@ -140,32 +140,8 @@ export interface CallDetail extends CallSummary {
   handoffs: Array<Record<string, unknown>>;
 }
 
-export interface StatsPoint {
-  at: string;
-  calls: number;
-  answered: number;
-  concurrentMax: number;
-  setupMsP50: number | null;
-  setupMsP95: number | null;
-  avgHandleMs: number | null;
-  handoffs: number;
-}
-
-export interface Stats {
-  series: StatsPoint[];
-  totals: {
-    calls: number;
-    answered: number;
-    avgHandleMs: number | null;
-    setupMsP50: number | null;
-    setupMsP95: number | null;
-    handoffRate: number | null;
-    toolLatencyMsP50: number | null;
-    toolLatencyMsP95: number | null;
-  };
-  outcomes: Array<{ endReason: string | null; count: number }>;
-  live: number;
-}
+/** `GET /v1/stats`: the gateway's schema, types only (no zod in the bundle). */
+export type { CallStats as Stats, StatsPoint } from '@app/contracts';
 
 export interface CampaignProgress {
   total: number;

@@ -144,7 +144,7 @@ export function MetricsPage({ query }: { query: URLSearchParams }) {
               title="Outcomes"
               testId="chart-outcomes"
               bars={s.outcomes.map((o) => ({
-                label: o.endReason ?? 'in progress',
+                label: o.endReason,
                 value: o.count,
               }))}
             />

@@ -17,6 +17,7 @@
  * Durations are whole ms (rounded); null when there is nothing to measure. Buckets are aligned
  * to UTC (a `day` is a UTC day). Every value reaches SQL as a bound parameter.
  */
+import type { CallStats, StatsPoint } from '@app/contracts';
 import { Prisma, type PrismaClient } from '@app/db';
 
 export const BUCKETS = ['minute', 'hour', 'day'] as const;
@@ -41,34 +42,8 @@ export interface StatsQuery {
   campaignId?: string;
 }
 
-export interface StatsPoint {
-  /** Start of the bucket, ISO 8601 (UTC). */
-  at: string;
-  calls: number;
-  answered: number;
-  concurrentMax: number;
-  setupMsP50: number | null;
-  setupMsP95: number | null;
-  avgHandleMs: number | null;
-  handoffs: number;
-}
-
-export interface CallStats {
-  series: StatsPoint[];
-  totals: {
-    calls: number;
-    answered: number;
-    avgHandleMs: number | null;
-    setupMsP50: number | null;
-    setupMsP95: number | null;
-    /** 0 to 1; null when no call was answered. */
-    handoffRate: number | null;
-    toolLatencyMsP50: number | null;
-    toolLatencyMsP95: number | null;
-  };
-  outcomes: Array<{ endReason: string; count: number }>;
-  live: number;
-}
+/** The body of `GET /v1/stats` (its schema is in `@app/contracts`, shared with the dashboard). */
+export type { CallStats, StatsPoint };
 
 /** Start of the UTC-aligned bucket holding `at`. */
 export function bucketStart(at: Date, bucket: Bucket): Date {

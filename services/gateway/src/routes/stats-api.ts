@@ -10,6 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
+import { callStatsSchema } from '@app/contracts';
 import type { PrismaClient } from '@app/db';
 
 import type { ApiKeyStore } from '../adapters/api-keys.js';
@@ -35,34 +36,8 @@ export const statsQuerySchema = z.object({
     .describe('width of a series point (default hour), aligned to UTC'),
 });
 
-const msOrNull = z.number().nullable().describe('ms, rounded; null when nothing was measured');
-
-export const statsSchema = z.object({
-  series: z.array(
-    z.object({
-      at: z.string().describe('bucket start, ISO 8601 UTC'),
-      calls: z.number().int(),
-      answered: z.number().int(),
-      concurrentMax: z.number().int(),
-      setupMsP50: msOrNull,
-      setupMsP95: msOrNull,
-      avgHandleMs: msOrNull,
-      handoffs: z.number().int(),
-    }),
-  ),
-  totals: z.object({
-    calls: z.number().int(),
-    answered: z.number().int(),
-    avgHandleMs: msOrNull,
-    setupMsP50: msOrNull,
-    setupMsP95: msOrNull,
-    handoffRate: z.number().nullable().describe('0 to 1: answered calls with a handoff'),
-    toolLatencyMsP50: msOrNull,
-    toolLatencyMsP95: msOrNull,
-  }),
-  outcomes: z.array(z.object({ endReason: z.string(), count: z.number().int() })),
-  live: z.number().int(),
-});
+/** The body: one schema with the dashboard (`@app/contracts`). */
+export const statsSchema = callStatsSchema;
 
 export async function statsApiRoutes(app: FastifyInstance, opts: StatsApiOptions): Promise<void> {
   const now = opts.now ?? (() => new Date());
