@@ -7,7 +7,7 @@
  * up: the private server goes away with the test.
  */
 import { createPrismaClient, type PrismaClient } from '@app/db';
-import { startSimulators, type Simulators } from '@app/sim';
+import { parseScenario, startSimulators, type Simulators } from '@app/sim';
 
 import {
   freePort,
@@ -20,6 +20,55 @@ import {
 export const NUMBER = '+15555550100';
 export const CALLER = '+15555550142';
 const SECRET = 'fault-tests-stream-token-secret-00000000';
+
+/** The agent's lines of {@link threeTurnCall}. */
+export const GREETING = 'Hello, thanks for calling. How can I help?';
+export const REPLY_1 = 'We open at nine in the morning.';
+export const REPLY_2 = 'Yes, we take all major cards.';
+export const REPLY_3 = 'You are welcome, goodbye!';
+const QUESTIONS = [
+  'What time do you open tomorrow?',
+  'Do you take card payments?',
+  'Great, thank you.',
+] as const;
+
+/**
+ * The conversation each fault test holds: a greeting and three turns. The test makes its fault
+ * once the second answer was said; the caller then waits `pauseMs` (the fault ends within it)
+ * before the third turn, so one turn falls in the fault and one after it.
+ */
+export function threeTurnCall(name: string, pauseMs: number) {
+  const wait = { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } };
+  return parseScenario({
+    name,
+    caller: {
+      steps: [
+        wait,
+        { say: QUESTIONS[0] },
+        wait,
+        { pauseMs: 500 },
+        { say: QUESTIONS[1] },
+        wait,
+        { pauseMs },
+        { say: QUESTIONS[2] },
+        wait,
+        { hangup: true },
+      ],
+    },
+    model: { greeting: GREETING, turns: [{ say: REPLY_1 }, { say: REPLY_2 }, { say: REPLY_3 }] },
+  });
+}
+
+/** The record of a whole {@link threeTurnCall}: `[role, text, sequence]` per transcript turn. */
+export const THREE_TURN_TRANSCRIPT: ReadonlyArray<[string, string, number]> = [
+  ['assistant', GREETING, 0],
+  ['user', QUESTIONS[0], 1],
+  ['assistant', REPLY_1, 2],
+  ['user', QUESTIONS[1], 3],
+  ['assistant', REPLY_2, 4],
+  ['user', QUESTIONS[2], 5],
+  ['assistant', REPLY_3, 6],
+];
 
 export interface FaultStackOptions {
   natsUrl: string;

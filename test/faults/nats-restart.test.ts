@@ -16,46 +16,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createNames } from '@app/contracts';
 import { createTestDatabase, type TestDatabase } from '@app/db/testing';
-import { parseScenario } from '@app/sim';
 
 import { until } from '../services/service-process.js';
 import {
   CALLER,
   EAGER_SWEEPER_ENV,
+  GREETING,
   NUMBER,
+  REPLY_1,
+  REPLY_2,
+  REPLY_3,
   startFaultStack,
+  THREE_TURN_TRANSCRIPT,
+  threeTurnCall,
   type FaultStack,
 } from './fault-stack.js';
 import { startPrivateNats, type PrivateNats } from './private-servers.js';
 
-const GREETING = 'Hello, thanks for calling. How can I help?';
-const REPLY_1 = 'We open at nine in the morning.';
-const REPLY_2 = 'Yes, we take all major cards.';
-const REPLY_3 = 'You are welcome, goodbye!';
-
-/** Three turns; the second is said and answered while NATS is down, the third after. */
-const scenario = parseScenario({
-  name: 'nats-restart',
-  caller: {
-    steps: [
-      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
-      { say: 'What time do you open tomorrow?' },
-      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
-      { pauseMs: 500 },
-      { say: 'Do you take card payments?' },
-      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
-      // NATS comes back during this pause.
-      { pauseMs: 6_000 },
-      { say: 'Great, thank you.' },
-      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
-      { hangup: true },
-    ],
-  },
-  model: {
-    greeting: GREETING,
-    turns: [{ say: REPLY_1 }, { say: REPLY_2 }, { say: REPLY_3 }],
-  },
-});
+/** The second turn falls in the fault; the third after it (the long pause). */
+const scenario = threeTurnCall('nats-restart', 6_000);
 
 interface StoredEvent {
   id: string;
@@ -152,15 +131,9 @@ describe('faults - NATS restarted mid-call', () => {
           () => `outage ${outageMs} ms\n${stack.logs()}`,
         );
         expect(call).toMatchObject({ status: 'completed', endReason: 'caller-hangup' });
-        expect(call.transcriptTurns.map((t) => [t.role, t.text, t.sequence])).toEqual([
-          ['assistant', GREETING, 0],
-          ['user', 'What time do you open tomorrow?', 1],
-          ['assistant', REPLY_1, 2],
-          ['user', 'Do you take card payments?', 3],
-          ['assistant', REPLY_2, 4],
-          ['user', 'Great, thank you.', 5],
-          ['assistant', REPLY_3, 6],
-        ]);
+        expect(call.transcriptTurns.map((t) => [t.role, t.text, t.sequence])).toEqual(
+          THREE_TURN_TRANSCRIPT,
+        );
         // Nothing duplicated: each event once in the stream (and so once in the record).
         expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
         const count = (type: string) => events.filter((e) => e.type === type).length;

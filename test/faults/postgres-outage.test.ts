@@ -21,8 +21,14 @@ import { until } from '../services/service-process.js';
 import {
   CALLER,
   EAGER_SWEEPER_ENV,
+  GREETING,
   NUMBER,
+  REPLY_1,
+  REPLY_2,
+  REPLY_3,
   startFaultStack,
+  THREE_TURN_TRANSCRIPT,
+  threeTurnCall,
   type FaultStack,
 } from './fault-stack.js';
 import {
@@ -33,33 +39,8 @@ import {
 } from './private-servers.js';
 
 const OUTAGE_MS = 30_000;
-const GREETING = 'Hello, thanks for calling. How can I help?';
-const REPLY_1 = 'We open at nine in the morning.';
-const REPLY_2 = 'Yes, we take all major cards.';
-const REPLY_3 = 'You are welcome, goodbye!';
-
-/** The second turn falls in the outage; the third comes after it (the long pause). */
-const scenario = parseScenario({
-  name: 'postgres-outage',
-  caller: {
-    steps: [
-      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
-      { say: 'What time do you open tomorrow?' },
-      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
-      { pauseMs: 500 },
-      { say: 'Do you take card payments?' },
-      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
-      { pauseMs: OUTAGE_MS },
-      { say: 'Great, thank you.' },
-      { waitForAgent: { quietMs: 700, timeoutMs: 20_000 } },
-      { hangup: true },
-    ],
-  },
-  model: {
-    greeting: GREETING,
-    turns: [{ say: REPLY_1 }, { say: REPLY_2 }, { say: REPLY_3 }],
-  },
-});
+/** The second turn falls in the fault; the third after it (the long pause). */
+const scenario = threeTurnCall('postgres-outage', OUTAGE_MS);
 
 const shortCall = parseScenario({
   name: 'during-outage',
@@ -149,15 +130,9 @@ describe('faults - PostgreSQL unavailable for 30 seconds', () => {
         () => stack.logs(),
       );
       expect(call).toMatchObject({ status: 'completed', endReason: 'caller-hangup' });
-      expect(call.transcriptTurns.map((t) => [t.role, t.text, t.sequence])).toEqual([
-        ['assistant', GREETING, 0],
-        ['user', 'What time do you open tomorrow?', 1],
-        ['assistant', REPLY_1, 2],
-        ['user', 'Do you take card payments?', 3],
-        ['assistant', REPLY_2, 4],
-        ['user', 'Great, thank you.', 5],
-        ['assistant', REPLY_3, 6],
-      ]);
+      expect(call.transcriptTurns.map((t) => [t.role, t.text, t.sequence])).toEqual(
+        THREE_TURN_TRANSCRIPT,
+      );
       const types = call.events.map((e) => e.type);
       const count = (type: string) => types.filter((t) => t === type).length;
       expect([count('created'), count('answered'), count('transcript'), count('ended')]).toEqual([
