@@ -1,10 +1,13 @@
 import { z } from 'zod';
 
-import { baseServiceEnv, intEnv, parseConfig } from '@app/platform';
+import { baseServiceEnv, boolEnv, intEnv, parseConfig } from '@app/platform';
+
+import { parseAllowedHost } from './domain/destination-policy.js';
 
 /**
  * Environment of the tool-runner: the shared variables (packages/platform README) plus the
- * limits every tool runs under, the shared rate limits, and how transfer_to_human hands over.
+ * limits every tool runs under, the shared rate limits, how transfer_to_human hands over, and
+ * which addresses HTTP tools may reach.
  */
 export const configSchema = baseServiceEnv({ httpPort: 3003 }).extend({
   /** Largest tool output handed back to the model (JSON bytes); larger is OUTPUT_TOO_LARGE. */
@@ -19,6 +22,34 @@ export const configSchema = baseServiceEnv({ httpPort: 3003 }).extend({
   TOOL_TRANSFER_MODE: z.enum(['cold', 'warm']).default('warm'),
   /** Longest wait for the handoff service's answer to transfer_to_human (ms). */
   HANDOFF_REQUEST_TIMEOUT_MS: intEnv({ min: 100, max: 60_000, default: 5_000 }),
+  /**
+   * `true`: HTTP tools may reach any address, loopback, private networks and cloud metadata
+   * (169.254.169.254) included. For development and tests only; the default refuses every
+   * non-public address (DESTINATION_NOT_ALLOWED).
+   */
+  HTTP_TOOL_ALLOW_PRIVATE_NETWORKS: boolEnv.default(false),
+  /**
+   * Non-public destinations HTTP tools may reach all the same (in-cluster tools), comma-separated:
+   * host names (`inventory.tools.svc.cluster.local`), subdomain wildcards
+   * (`*.tools.svc.cluster.local`), IP addresses and CIDRs (`10.20.0.0/16`). Empty: none.
+   */
+  HTTP_TOOL_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((value, ctx): string[] => {
+      const entries = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      for (const entry of entries) {
+        try {
+          parseAllowedHost(entry);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        }
+      }
+      return entries;
+    }),
 });
 
 export type Config = z.output<typeof configSchema>;

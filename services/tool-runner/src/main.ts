@@ -27,6 +27,10 @@ await runService({
         perTool: { max: c.TOOL_RATE_LIMIT_PER_TOOL_PER_SEC, windowMs: 1_000 },
         transferMode: c.TOOL_TRANSFER_MODE,
         handoffTimeoutMs: c.HANDOFF_REQUEST_TIMEOUT_MS,
+        httpDestinations: {
+          allowPrivateNetworks: c.HTTP_TOOL_ALLOW_PRIVATE_NETWORKS,
+          allowedHosts: c.HTTP_TOOL_ALLOWED_HOSTS,
+        },
       },
     });
     // Stop taking invocations (running ones finish) while NATS and the database are still up.

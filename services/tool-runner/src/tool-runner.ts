@@ -1,7 +1,7 @@
 /**
  * The tool-runner of one replica, assembled: the `tool-runner.execute` endpoint as the NATS
  * service `tool-runner` (queue group, stats, discovery), backed by the executor, the built-in
- * tools, the HTTP tool client and the shared rate limits. `main.ts` starts it with the service's
+ * tools, the HTTP tool client (behind the SSRF guard) and the shared rate limits. `main.ts` starts it with the service's
  * clients; tests start it directly.
  */
 import { jetstream } from '@nats-io/jetstream';
@@ -12,10 +12,12 @@ import { serveService, type Names, type RunningService } from '@app/contracts';
 import type { PrismaClient } from '@app/db';
 import type { Logger } from '@app/platform';
 
+import { guardedDispatcher } from './adapters/guarded-dispatcher.js';
 import { httpToolClient } from './adapters/http-tool-client.js';
 import { KvCounterStore } from './adapters/kv-counter-store.js';
 import { prismaToolDirectory } from './adapters/tool-directory.js';
 import { ArgumentValidator } from './domain/argument-validator.js';
+import { destinationPolicy, type DestinationPolicyOptions } from './domain/destination-policy.js';
 import { ToolRateLimiter, type WindowLimit } from './domain/rate-limits.js';
 import { createToolExecutor, type ExecuteSettings } from './handlers/execute-tool.js';
 import { createToolMetrics } from './metrics.js';
@@ -31,6 +33,11 @@ export interface ToolRunnerSettings extends ExecuteSettings {
   readonly handoffTimeoutMs: number;
   /** First pause between HTTP tool attempts, doubled each time, ms. */
   readonly httpRetryBaseMs: number;
+  /**
+   * Where HTTP tools may connect. The default refuses every non-public address (loopback,
+   * private, link-local, …); tests and development whose tools run locally allow them.
+   */
+  readonly httpDestinations: DestinationPolicyOptions;
 }
 
 export const DEFAULT_TOOL_RUNNER_SETTINGS: ToolRunnerSettings = {
@@ -42,6 +49,7 @@ export const DEFAULT_TOOL_RUNNER_SETTINGS: ToolRunnerSettings = {
   transferMode: 'warm',
   handoffTimeoutMs: 5_000,
   httpRetryBaseMs: 200,
+  httpDestinations: { allowPrivateNetworks: false, allowedHosts: [] },
 };
 
 export interface ToolRunnerDeps {
@@ -60,7 +68,7 @@ export interface ToolRunnerDeps {
 export interface RunningToolRunner {
   /** The `@nats-io/services` service (stats, discovery). */
   readonly service: RunningService;
-  /** Stops taking requests; invocations under way finish (the subscription drains). */
+  /** Stops taking requests; invocations under way finish (the subscription drains). Idempotent. */
   stop(): Promise<void>;
 }
 
@@ -68,6 +76,8 @@ export async function startToolRunner(deps: ToolRunnerDeps): Promise<RunningTool
   const { nc, names, log } = deps;
   const settings = { ...DEFAULT_TOOL_RUNNER_SETTINGS, ...deps.settings };
   const now = deps.now ?? (() => new Date());
+  // Built first: a bad allowlist entry fails before anything starts.
+  const dispatcher = guardedDispatcher({ policy: destinationPolicy(settings.httpDestinations) });
   const limiter =
     settings.perCall.max > 0 || settings.perTool.max > 0
       ? new ToolRateLimiter({
@@ -91,6 +101,8 @@ export async function startToolRunner(deps: ToolRunnerDeps): Promise<RunningTool
       handoffTimeoutMs: settings.handoffTimeoutMs,
     }),
     callHttpTool: httpToolClient({
+      dispatcher,
+      log,
       now: () => now().getTime(),
       retryBaseMs: settings.httpRetryBaseMs,
     }),
@@ -105,8 +117,15 @@ export async function startToolRunner(deps: ToolRunnerDeps): Promise<RunningTool
     endpoints: [{ names, endpoint: 'tool-execute', logger: log, handler: executeTool }],
   });
   log.info({ serviceId: service.service.info().id }, 'serving tool-runner.execute');
+  let stopped: Promise<void> | undefined;
   return {
     service,
-    stop: () => service.stop(),
+    // Once: a second close of the dispatcher throws.
+    stop: () =>
+      (stopped ??= (async () => {
+        await service.stop();
+        // After the drain: invocations still running keep their connections until they finish.
+        await dispatcher.close();
+      })()),
   };
 }

@@ -19,6 +19,47 @@ describe('tool-runner - config', () => {
     });
   });
 
+  it('refuses private networks to HTTP tools unless told otherwise', () => {
+    expect(loadConfig(base)).toMatchObject({
+      HTTP_TOOL_ALLOW_PRIVATE_NETWORKS: false,
+      HTTP_TOOL_ALLOWED_HOSTS: [],
+    });
+    const c = loadConfig({
+      ...base,
+      HTTP_TOOL_ALLOW_PRIVATE_NETWORKS: 'true',
+      HTTP_TOOL_ALLOWED_HOSTS: ' crm.tools.internal, *.svc.cluster.local,10.20.0.0/16 ,, fd00::/8',
+    });
+    expect(c.HTTP_TOOL_ALLOW_PRIVATE_NETWORKS).toBe(true);
+    expect(c.HTTP_TOOL_ALLOWED_HOSTS).toEqual([
+      'crm.tools.internal',
+      '*.svc.cluster.local',
+      '10.20.0.0/16',
+      'fd00::/8',
+    ]);
+    expect(loadConfig({ ...base, HTTP_TOOL_ALLOW_PRIVATE_NETWORKS: '0' })).toMatchObject({
+      HTTP_TOOL_ALLOW_PRIVATE_NETWORKS: false,
+    });
+  });
+
+  it('names a bad allowlist entry and a loose boolean', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message({ HTTP_TOOL_ALLOWED_HOSTS: 'ok.internal,http://crm.internal/api' })).toMatch(
+      /HTTP_TOOL_ALLOWED_HOSTS.*"http:\/\/crm\.internal\/api" is not a host name/,
+    );
+    expect(message({ HTTP_TOOL_ALLOWED_HOSTS: '10.0.0.0/40' })).toMatch(/HTTP_TOOL_ALLOWED_HOSTS/);
+    expect(message({ HTTP_TOOL_ALLOW_PRIVATE_NETWORKS: 'yes' })).toMatch(
+      /HTTP_TOOL_ALLOW_PRIVATE_NETWORKS.*expected one of true, false, 1, 0/,
+    );
+  });
+
   it('accepts 0 to turn a rate limit off, and cold transfers', () => {
     const c = loadConfig({
       ...base,

@@ -41,7 +41,11 @@ const startRunner = async () => {
     prisma: h.prisma,
     registry: new Registry(),
     log: captureLogs().log,
-    settings: { handoffTimeoutMs: 2_000 },
+    settings: {
+      handoffTimeoutMs: 2_000,
+      // The HTTP tools' server below is on loopback, which the SSRF guard refuses by default.
+      httpDestinations: { allowPrivateNetworks: true, allowedHosts: [] },
+    },
   });
 };
 

@@ -14,12 +14,22 @@
  *   (idempotent methods, or any with `retryNonIdempotent`) up to `maxRetries` times with a
  *   doubling pause, within the invocation's overall deadline (`signal`).
  * - The body is read up to `maxResponseBytes`; beyond that the call fails (OUTPUT_TOO_LARGE).
+ * - Connections go through the `dispatcher` (the SSRF guard, `guarded-dispatcher.ts`): a URL
+ *   that is, or resolves to, an address the deployment does not allow fails at once with
+ *   DESTINATION_NOT_ALLOWED, without retries and without a byte sent to it.
+ * - Redirects are not followed: a 3xx fails the call (TOOL_FAILED). Following one would send
+ *   the tool's headers (API keys) and signature to whatever origin the backend names, and turn
+ *   a POST into a GET; the tool's URL must be its final address.
  */
 import { createHmac } from 'node:crypto';
 
+import { fetch, type Dispatcher, type Response } from 'undici';
+
+import { type Logger } from '@app/platform';
 import { IDEMPOTENT_METHODS, type HttpToolDefinition } from '@app/tools';
 
 import { ToolErrorCode, ToolFailure } from '../domain/tool-errors.js';
+import { DestinationNotAllowedError } from './guarded-dispatcher.js';
 
 export interface HttpToolRequest {
   readonly tool: HttpToolDefinition;
@@ -31,6 +41,10 @@ export interface HttpToolRequest {
 }
 
 export interface HttpToolClientOptions {
+  /** Makes the connections: the SSRF guard (`guardedDispatcher`). */
+  readonly dispatcher: Dispatcher;
+  /** Tells the admin which tool's address was refused, and why. */
+  readonly log?: Logger;
   /** @defaultValue `Date.now` (signature timestamps) */
   readonly now?: () => number;
   /** First pause between attempts, doubled each time. @defaultValue 200 */
@@ -119,6 +133,20 @@ function parseBody(text: string, contentType: string | null): unknown {
 /** The first 300 characters of an error body, for the model. */
 const excerpt = (text: string) => (text.length > 300 ? `${text.slice(0, 300)}…` : text);
 
+/** The guard's refusal behind a fetch failure (fetch's TypeError has it as `cause`). */
+function refusalOf(err: unknown): DestinationNotAllowedError | undefined {
+  for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof DestinationNotAllowedError) return e;
+  }
+  return undefined;
+}
+
+/** The origin a redirect points at, for the log (never its path or query: they may hold tokens). */
+function redirectOrigin(location: string | null, base: URL): string | undefined {
+  if (!location || !URL.canParse(location, base.href)) return undefined;
+  return new URL(location, base).origin;
+}
+
 class RetryableAttemptError extends Error {
   constructor(
     message: string,
@@ -128,7 +156,8 @@ class RetryableAttemptError extends Error {
   }
 }
 
-export function httpToolClient(options: HttpToolClientOptions = {}) {
+export function httpToolClient(options: HttpToolClientOptions) {
+  const { dispatcher, log } = options;
   const now = options.now ?? Date.now;
   const retryBaseMs = options.retryBaseMs ?? 200;
 
@@ -137,13 +166,52 @@ export function httpToolClient(options: HttpToolClientOptions = {}) {
     const signal = AbortSignal.any([req.signal, AbortSignal.timeout(req.tool.timeoutMs)]);
     let res: Response;
     try {
-      res = await fetch(url, { method: req.tool.method, headers, body, signal });
+      res = await fetch(url, {
+        method: req.tool.method,
+        headers,
+        body,
+        signal,
+        dispatcher,
+        redirect: 'manual',
+      });
     } catch (err) {
       if (req.signal.aborted) throw err;
+      const refused = refusalOf(err);
+      if (refused) {
+        log?.warn(
+          {
+            tool: req.tool.name,
+            host: refused.host,
+            address: refused.address,
+            range: refused.range,
+          },
+          'http tool destination not allowed',
+        );
+        throw new ToolFailure(
+          ToolErrorCode.DestinationNotAllowed,
+          'this tool cannot be used: its URL points at a private or internal network address, ' +
+            'which this deployment does not allow; do not try again, tell the caller it is not available',
+        );
+      }
       const timedOut = err instanceof Error && err.name === 'TimeoutError';
       throw new RetryableAttemptError(
         timedOut ? `no answer within ${req.tool.timeoutMs} ms` : 'the tool could not be reached',
         timedOut,
+      );
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel();
+      log?.warn(
+        {
+          tool: req.tool.name,
+          status: res.status,
+          redirectTo: redirectOrigin(res.headers.get('location'), url),
+        },
+        'http tool answered a redirect; redirects are not followed',
+      );
+      throw new ToolFailure(
+        ToolErrorCode.HandlerError,
+        `the tool answered HTTP ${res.status} (a redirect, which is not followed); tell the caller it is not available`,
       );
     }
     const text = await readLimited(res, req.tool.maxResponseBytes);

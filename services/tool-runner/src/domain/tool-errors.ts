@@ -16,10 +16,15 @@ export const ToolErrorCode = {
   RateLimited: 'RATE_LIMITED',
   /** The tool did not finish within its timeout (or the requester's deadline). */
   Timeout: 'TIMEOUT',
-  /** The tool ran and failed (an HTTP tool's 4xx/5xx, a refused callback). */
+  /** The tool ran and failed (an HTTP tool's 4xx/5xx or redirect, a refused callback). */
   HandlerError: 'TOOL_FAILED',
   /** The output is larger than the limit. */
   OutputTooLarge: 'OUTPUT_TOO_LARGE',
+  /**
+   * An HTTP tool's URL is, or resolves to, an address the deployment does not let tools reach
+   * (loopback, private, link-local such as cloud metadata, …: the SSRF guard); nothing was sent.
+   */
+  DestinationNotAllowed: 'DESTINATION_NOT_ALLOWED',
 } as const;
 export type ToolErrorCode = (typeof ToolErrorCode)[keyof typeof ToolErrorCode];
 

@@ -2,7 +2,8 @@
  * The tool-runner in process over real NATS and PostgreSQL (a namespace and a database per test
  * file), with the real handoff service behind transfer_to_human and a local HTTP server standing
  * in for the backends of HTTP tools: it checks each request's signature as a receiver would and
- * refuses a bad one with 401.
+ * refuses a bad one with 401. That server is on loopback, so the runner allows private networks
+ * (the SSRF guard's production default refuses them; destination-guard.test.ts tests that).
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -243,7 +244,11 @@ export async function startHarness(settings: Partial<ToolRunnerSettings> = {}): 
     log: logs.log,
     version: '0.1.0',
     now: () => NOW,
-    settings: { httpRetryBaseMs: 20, ...settings },
+    settings: {
+      httpRetryBaseMs: 20,
+      httpDestinations: { allowPrivateNetworks: true, allowedHosts: [] },
+      ...settings,
+    },
   });
 
   return {
