@@ -76,6 +76,27 @@ describe('deploy - docker-compose.yml', () => {
     expect(nats.healthcheck?.test?.join(' ')).toMatch(/:8222\/healthz/);
   });
 
+  it.each<[string, Record<string, string>]>([
+    ['the dev defaults', {}],
+    [
+      'NATS_USER and NATS_PASSWORD from the shell or .env',
+      { NATS_USER: 'ops', NATS_PASSWORD: 'x9' },
+    ],
+  ])('NATS requires the user and password every service connects with (%s)', (_, env) => {
+    const file = loadComposeFile(undefined, env) as ComposeFile;
+    const command = file.services.nats?.command ?? [];
+    const arg = (flag: string) => command[command.indexOf(flag) + 1];
+    expect(command).toContain('--user');
+    expect(command).toContain('--pass');
+    expect(arg('--user')).toBe(env.NATS_USER ?? 'voice');
+    expect(arg('--pass')).toBe(env.NATS_PASSWORD ?? 'voice-dev-nats');
+    for (const name of SERVICE_NAMES) {
+      const environment = file.services[name]?.environment ?? {};
+      expect(environment.NATS_USER, name).toBe(arg('--user'));
+      expect(environment.NATS_PASSWORD, name).toBe(arg('--pass'));
+    }
+  });
+
   it('runs PostgreSQL 15 on a volume, checked with pg_isready', () => {
     const db = service('db');
     expect(db.image).toMatch(/^postgres:15[.-]/);

@@ -13,7 +13,9 @@ import {
   preStopSeconds,
   renderKustomization,
   ROOT_DIR,
+  type Container,
   type K8sObject,
+  type PodTemplate,
 } from './manifests.js';
 import {
   acceptsEnv,
@@ -323,6 +325,69 @@ describe('deploy - Kubernetes manifests (kubectl kustomize)', { timeout: 30_000 
   );
 
   it.each(KUSTOMIZE_TARGETS)(
+    '%s - every container that sets NATS_URL gets NATS_USER and NATS_PASSWORD from the Secret',
+    (target) => {
+      const objects = objectsOf(target);
+      const clients = natsClientContainers(objects);
+      // The five services at least: the check cannot pass by finding no client.
+      expect(clients.map((x) => x.owner.metadata.name)).toEqual(
+        expect.arrayContaining([...SERVICE_NAMES]),
+      );
+      for (const { owner, c } of clients) {
+        const where = `${describeObject(owner)} ${c.name}`;
+        for (const name of ['NATS_USER', 'NATS_PASSWORD']) {
+          const e = c.env?.find((x) => x.name === name);
+          expect(e?.value, `${where} ${name} must not be a literal`).toBeUndefined();
+          // Not optional: a Secret without the key stops the pod at creation, visibly.
+          expect(e?.valueFrom?.secretKeyRef, `${where} ${name}`).toEqual({
+            name: 'voice-platform-secrets',
+            key: name,
+          });
+        }
+      }
+    },
+  );
+
+  it.each(KUSTOMIZE_TARGETS)(
+    '%s - the NATS server requires that user and password from the same Secret keys',
+    (target) => {
+      const objects = objectsOf(target);
+      const config = objects.find(
+        (o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('nats-config'),
+      ) as { data?: Record<string, string> } | undefined;
+      const auth = natsAuthorization(config?.data?.['nats.conf'] ?? '');
+      expect(auth, 'nats.conf has an authorization block').toBeDefined();
+      // Unquoted variables: nats-server expands `$VAR` only outside quotes.
+      expect(auth?.user).toBe('$NATS_USER');
+      expect(auth?.password).toBe('$NATS_PASSWORD');
+      // Nothing that lets a client in without those credentials.
+      expect(auth?.body).not.toMatch(/no_auth_user|users\s*[:=]|token\s*[:=]/);
+      const nats = podTemplate(findObject(objects, 'StatefulSet', 'nats'))?.spec.containers[0];
+      for (const name of ['NATS_USER', 'NATS_PASSWORD']) {
+        const e = nats?.env?.find((x) => x.name === name);
+        expect(e?.valueFrom?.secretKeyRef, `nats ${name}`).toEqual({
+          name: 'voice-platform-secrets',
+          key: name,
+        });
+      }
+    },
+  );
+
+  it('k8s/overlays/dev - its generated Secret holds the NATS user and a password nats.conf can expand', () => {
+    const secret = findObject(
+      objectsOf('k8s/overlays/dev'),
+      'Secret',
+      'voice-platform-secrets',
+    ) as {
+      data?: Record<string, string>;
+    };
+    const value = (key: string) => Buffer.from(secret.data?.[key] ?? '', 'base64').toString();
+    expect(value('NATS_USER')).toMatch(/^[A-Za-z][A-Za-z0-9_-]*$/);
+    // The server parses the variable's value as config text: letters and digits stay one string.
+    expect(value('NATS_PASSWORD')).toMatch(/^[A-Za-z][A-Za-z0-9]{15,}$/);
+  });
+
+  it.each(KUSTOMIZE_TARGETS)(
     '%s - routes / to the gateway and /media to call-bridge through Ingresses',
     (target) => {
       const paths = objectsOf(target)
@@ -341,6 +406,41 @@ describe('deploy - Kubernetes manifests (kubectl kustomize)', { timeout: 30_000 
     },
   );
 });
+
+/**
+ * Every container, CronJobs' included, whose environment has NATS_URL (set directly or by a
+ * ConfigMap of its `envFrom`).
+ */
+function natsClientContainers(objects: readonly K8sObject[]): { owner: K8sObject; c: Container }[] {
+  const cronJobs = objects
+    .filter((o) => o.kind === 'CronJob')
+    .flatMap((owner) => {
+      const spec = (
+        owner as unknown as { spec: { jobTemplate: { spec: { template: PodTemplate } } } }
+      ).spec.jobTemplate.spec.template.spec;
+      return [...spec.containers, ...(spec.initContainers ?? [])].map((c) => ({ owner, c }));
+    });
+  return [...containersOf(objects), ...cronJobs].filter(({ c }) => {
+    if (c.env?.some((e) => e.name === 'NATS_URL')) return true;
+    return (c.envFrom ?? []).some((src) => {
+      if (!src.configMapRef) return false;
+      const cm = findObject(objects, 'ConfigMap', src.configMapRef.name) as { data?: object };
+      return Object.hasOwn(cm.data ?? {}, 'NATS_URL');
+    });
+  });
+}
+
+/** The top-level `authorization { ... }` block of a nats.conf, and its user and password. */
+function natsAuthorization(
+  conf: string,
+): { body: string; user: string | undefined; password: string | undefined } | undefined {
+  const withoutComments = conf.replace(/#.*$/gm, '');
+  const body = /^authorization\s*\{([^}]*)\}/m.exec(withoutComments)?.[1];
+  if (body === undefined) return undefined;
+  const field = (name: string) =>
+    new RegExp(`^\\s*${name}\\s*[:=]\\s*(\\S+)\\s*$`, 'm').exec(body)?.[1];
+  return { body, user: field('user'), password: field('password') };
+}
 
 /** NATS sizes are binary whether written `8G` or `8GB` (1 GB = 2^30 bytes). */
 const NATS_SIZE_UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };

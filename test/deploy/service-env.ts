@@ -24,6 +24,9 @@ export const COMMON_ENV = [
   'HTTP_HOST',
   'HTTP_PORT',
   'NATS_URL',
+  'NATS_USER',
+  'NATS_PASSWORD',
+  'NATS_TOKEN',
   'NATS_PREFIX',
   'NATS_STREAM_REPLICAS',
   'DATABASE_URL',
@@ -32,6 +35,12 @@ export const COMMON_ENV = [
   'SHUTDOWN_TIMEOUT_MS',
   'POD_NAME',
 ] as const;
+
+/**
+ * NATS client credentials: every pod that sets NATS_URL gets the user and password from the
+ * Secret (the NATS server requires them); NATS_TOKEN is the alternative some setups use.
+ */
+export const NATS_CREDENTIAL_ENV = ['NATS_USER', 'NATS_PASSWORD', 'NATS_TOKEN'] as const;
 
 /**
  * Provider credentials, always from the Secret (optional refs until the services use them).
@@ -85,12 +94,17 @@ export const SERVICE_ENV: Record<ServiceName, readonly string[]> = {
     'CAMPAIGN_REPUBLISH_AFTER_MS',
     ...PROVIDER_SECRET_ENV,
   ],
-  'tool-runner': [],
+  'tool-runner': ['HTTP_TOOL_ALLOW_PRIVATE_NETWORKS', 'HTTP_TOOL_ALLOWED_HOSTS'],
   handoff: PROVIDER_SECRET_ENV,
 };
 
 /** Variables whose value must come from a Secret, never a literal in a k8s manifest. */
-export const SECRET_ENV = ['DATABASE_URL', 'STREAM_TOKEN_SECRET', ...PROVIDER_SECRET_ENV] as const;
+export const SECRET_ENV = [
+  'DATABASE_URL',
+  'STREAM_TOKEN_SECRET',
+  ...NATS_CREDENTIAL_ENV,
+  ...PROVIDER_SECRET_ENV,
+] as const;
 
 /** Variables of the migration job (`node packages/db/dist/cli/migrate.js`). */
 export const MIGRATE_ENV = ['DATABASE_URL', 'MIGRATIONS_DIR'] as const;

@@ -50,7 +50,18 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
   }
 }
 
-export async function startPrivateNats(): Promise<PrivateNats> {
+/** Options of {@link startPrivateNats}. */
+export interface PrivateNatsOptions {
+  /**
+   * More server arguments, e.g. `['--user', 'u', '--pass', 'p']` or `['-c', file]` to require
+   * authentication. @defaultValue none
+   */
+  args?: readonly string[];
+  /** Variables added to the server's environment (a config's `$VAR`s). @defaultValue none */
+  env?: Record<string, string>;
+}
+
+export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<PrivateNats> {
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'fault-nats-'));
   let child: ChildProcess | null = null;
@@ -61,9 +72,10 @@ export async function startPrivateNats(): Promise<PrivateNats> {
     if (child) throw new Error('nats-server is already running');
     const c = spawn(
       NATS_SERVER_BIN,
-      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
+      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...(opts.args ?? [])],
       {
         stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, ...opts.env },
       },
     );
     c.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));

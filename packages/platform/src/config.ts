@@ -132,7 +132,11 @@ export function baseServiceEnv({ httpPort }: BaseServiceEnvOptions) {
     HTTP_HOST: z.string().min(1).default('0.0.0.0'),
     /** Port of the HTTP server (API, webhooks, `/healthz`, `/readyz`, `/metrics`). */
     HTTP_PORT: port(httpPort),
-    /** NATS servers, comma-separated `nats://` or `tls://` URLs; parsed into a list. */
+    /**
+     * NATS servers, comma-separated `nats://` or `tls://` URLs; parsed into a list. A URL may
+     * carry the credentials (`nats://user:password@host:4222`, `nats://token@host:4222`) instead
+     * of NATS_USER/NATS_PASSWORD/NATS_TOKEN; the list is then secret and never logged.
+     */
     NATS_URL: z
       .string()
       .default('nats://127.0.0.1:4222')
@@ -154,6 +158,16 @@ export function baseServiceEnv({ httpPort }: BaseServiceEnvOptions) {
     NATS_PREFIX: z.string().default('').refine(validNatsPrefix, {
       message: 'expected one lowercase token ([a-z0-9][a-z0-9_-]*) or empty',
     }),
+    /**
+     * NATS user (nats-server `authorization { user, password }`); set with NATS_PASSWORD, or
+     * neither. Unset with NATS_TOKEN unset and no `user:password@` in NATS_URL: no credentials
+     * are sent (a server without authorization, such as `pnpm dev`'s).
+     */
+    NATS_USER: z.string().min(1).optional(),
+    /** Password of NATS_USER; never logged. */
+    NATS_PASSWORD: z.string().min(1).optional(),
+    /** NATS token authentication (`authorization { token }`), instead of a user; never logged. */
+    NATS_TOKEN: z.string().min(1).optional(),
     /**
      * Replicas of each JetStream stream and KV bucket this service provisions. 1 on a single
      * server; 3 on a 3-node cluster, so losing a node loses no call event.
@@ -198,10 +212,125 @@ export type BaseServiceConfig = z.output<ReturnType<typeof baseServiceEnv>>;
 /** Names whose values are never printed, in errors or logs. */
 const SECRET_NAME = /SECRET|TOKEN|KEY|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|DATABASE_URL|DSN/i;
 
-/** Whether the value of `variable` must never be printed. URLs carrying credentials are secret too. */
+/** `scheme://userinfo@` anywhere in a value: the second URL of a comma-separated list too. */
+const URL_WITH_CREDENTIALS = /[a-z][a-z0-9+.-]*:\/\/[^/\s,@]*@/i;
+
+/**
+ * Whether the value of `variable` must never be printed. URLs carrying credentials are secret
+ * too, alone, in a comma-separated list or in a parsed list (`NATS_URL`).
+ */
 export function isSecretVariable(variable: string, value?: unknown): boolean {
   if (SECRET_NAME.test(variable)) return true;
-  return typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/\s]*@/i.test(value);
+  const values = Array.isArray(value) ? (value as unknown[]) : [value];
+  return values.some((v) => typeof v === 'string' && URL_WITH_CREDENTIALS.test(v));
+}
+
+/** Credentials for nats-server's `authorization` block: a user and password, or a token. */
+export interface NatsCredentials {
+  user?: string;
+  pass?: string;
+  token?: string;
+}
+
+/** `scheme://` and the userinfo before `@` of a server URL. */
+const NATS_URL_USERINFO = /^(\s*[a-z][a-z0-9+.-]*:\/\/)([^/@]*)@/i;
+
+function decodeUserinfo(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
+/**
+ * Takes the credentials off NATS server URLs, the way the NATS clients read them:
+ * `nats://user:password@host:4222` is a user and password, `nats://token@host:4222` a token, both
+ * percent-decoded. The nats.js client does not do it itself: it drops them and connects without
+ * credentials (and reads `user:password@nats:4222` as an IPv6 address), so `connectNats` passes
+ * them as options instead.
+ *
+ * @returns The URLs without credentials, and each distinct set of credentials found.
+ */
+export function splitNatsUrlCredentials(urls: readonly string[]): {
+  servers: string[];
+  credentials: NatsCredentials[];
+} {
+  const found = new Map<string, NatsCredentials>();
+  const servers = urls.map((url) => {
+    const m = NATS_URL_USERINFO.exec(url);
+    if (!m) return url;
+    const userinfo = m[2] ?? '';
+    const colon = userinfo.indexOf(':');
+    const credentials: NatsCredentials =
+      colon < 0
+        ? { token: decodeUserinfo(userinfo) }
+        : {
+            user: decodeUserinfo(userinfo.slice(0, colon)),
+            pass: decodeUserinfo(userinfo.slice(colon + 1)),
+          };
+    found.set(JSON.stringify(credentials), credentials);
+    return `${m[1] ?? ''}${url.slice(m[0].length)}`;
+  });
+  return { servers, credentials: [...found.values()] };
+}
+
+/**
+ * The rules across the NATS credential variables of {@link baseServiceEnv}: a user comes with
+ * its password, a token is not combined with a user, and credentials are given either in
+ * NATS_URL or in the variables, not both. `values` is the raw environment (empty = unset).
+ */
+function natsCredentialIssues(values: Env): ConfigIssue[] {
+  const { NATS_USER: user, NATS_PASSWORD: pass, NATS_TOKEN: token, NATS_URL: url } = values;
+  const issues: ConfigIssue[] = [];
+  const pair = 'set both NATS_USER and NATS_PASSWORD, or neither';
+  if (user !== undefined && pass === undefined) {
+    issues.push({ variable: 'NATS_PASSWORD', message: `required with NATS_USER: ${pair}` });
+  }
+  if (pass !== undefined && user === undefined) {
+    issues.push({ variable: 'NATS_USER', message: `required with NATS_PASSWORD: ${pair}` });
+  }
+  if (token !== undefined && (user !== undefined || pass !== undefined)) {
+    issues.push({
+      variable: 'NATS_TOKEN',
+      message: 'set either NATS_TOKEN or NATS_USER and NATS_PASSWORD, not both',
+    });
+  }
+  const inUrl = splitNatsUrlCredentials((url ?? '').split(',')).credentials;
+  if (inUrl.length > 1) {
+    issues.push({
+      variable: 'NATS_URL',
+      message: 'its URLs carry different credentials: give every server the same ones, or none',
+    });
+  }
+  if (inUrl.length > 0 && (user ?? pass ?? token) !== undefined) {
+    issues.push({
+      variable: 'NATS_URL',
+      message:
+        'carries credentials (user:password@) and NATS_USER, NATS_PASSWORD or NATS_TOKEN is set too: give them one way',
+    });
+  }
+  return issues;
+}
+
+/**
+ * Every value of a parsed config that must never leave the process, for scrubbing error
+ * reports: the secret variables' values, and the passwords and tokens inside URLs (NATS_URL's
+ * list included).
+ */
+export function secretValues(config: object): string[] {
+  const out = new Set<string>();
+  for (const [k, v] of Object.entries(config)) {
+    if (typeof v === 'string' && isSecretVariable(k, v)) out.add(v);
+    const strings = (Array.isArray(v) ? (v as unknown[]) : [v]).filter(
+      (x): x is string => typeof x === 'string',
+    );
+    for (const c of splitNatsUrlCredentials(strings.flatMap((s) => s.split(','))).credentials) {
+      if (c.pass !== undefined) out.add(c.pass);
+      if (c.token !== undefined) out.add(c.token);
+    }
+  }
+  return [...out];
 }
 
 /** Env as read from files and the environment; empty strings count as unset. */
@@ -274,7 +403,12 @@ export function parseConfig<S extends z.ZodType>(
 ): Readonly<z.output<S>> {
   const { values, fromFile, issues } = resolveEnv(schema, env);
   const result = schema.safeParse(values);
-  if (result.success && issues.length === 0) return deepFreeze(result.data);
+  // Cross-field rules of the base variables live here, not in a refinement of the schema: zod
+  // refuses `.extend` over a key of a refined object, and services override base keys.
+  const crossField = schemaKeys(schema)?.includes('NATS_USER') ? natsCredentialIssues(values) : [];
+  if (result.success && issues.length === 0 && crossField.length === 0) {
+    return deepFreeze(result.data);
+  }
   for (const issue of result.error?.issues ?? []) {
     const variable = issue.path.length > 0 ? issue.path.map(String).join('.') : '(config)';
     const raw = values[String(issue.path[0])];
@@ -286,6 +420,7 @@ export function parseConfig<S extends z.ZodType>(
       issues.push({ variable, message: `${issue.message}${got}` });
     }
   }
+  issues.push(...crossField);
   throw new ConfigError(issues);
 }
 

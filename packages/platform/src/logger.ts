@@ -42,6 +42,9 @@ export const SECRET_KEYS = [
   'OPENAI_API_KEY',
   'OPENAI_WEBHOOK_SECRET',
   'API_KEY',
+  'pass',
+  'NATS_PASSWORD',
+  'NATS_TOKEN',
 ] as const;
 
 /**

@@ -14,23 +14,34 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { connect, nanos, type NatsConnection, type Status } from '@nats-io/transport-node';
+import {
+  AuthorizationError,
+  connect,
+  nanos,
+  type NatsConnection,
+  type Status,
+} from '@nats-io/transport-node';
 
 import type { KvBucketSpec, Names, StreamSpec } from '@app/contracts';
 
+import { splitNatsUrlCredentials, type NatsCredentials } from './config.js';
 import { SystemError } from './errors.js';
 import type { CheckResult, HealthCheck } from './health.js';
 import type { Logger } from './logger.js';
 
 /** Options of {@link connectNats}. */
 export interface ConnectNatsOptions {
-  /** Server URLs (`nats://host:4222`, `tls://...`), e.g. the parsed `NATS_URL`. */
+  /**
+   * Server URLs (`nats://host:4222`, `tls://...`), e.g. the parsed `NATS_URL`. Credentials in
+   * a URL (`nats://user:pass@host:4222`, `nats://token@host:4222`) are used as `user`/`pass` or
+   * `token`; they must not be given both ways.
+   */
   servers: string | readonly string[];
   /** Connection name shown by the server, `<service>@<pod>` (e.g. `'gateway@pod-1'`). */
   name: string;
   /** Connection events are logged here. */
   log: Logger;
-  /** Token authentication. @defaultValue none */
+  /** Token authentication; not with `user`. @defaultValue none */
   token?: string;
   /** User for user/password authentication (requires `pass`). @defaultValue none */
   user?: string;
@@ -55,17 +66,19 @@ const RECONNECT_MAX_MS = 5_000;
  * jitter" so a fleet of pods does not reconnect in lock-step). Every `nc.status()` event becomes
  * a log line: `disconnect`/`staleConnection`/`ldm`/`slowConsumer` at warn, `reconnect` at info,
  * `error` at error, and the per-attempt `reconnecting`/`ping` at debug.
+ *
+ * @throws TypeError when the credentials are inconsistent (see `natsAuth` below).
+ * @throws SystemError `NATS_AUTH_FAILED` when the server refuses the credentials (or their
+ * absence): at once, not after a timeout.
  */
 export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnection> {
   const { log } = opts;
+  const { servers, credentials } = natsAuth(opts);
   let attempts = 0;
   const nc = await connect({
-    // A copy: the parsed config is frozen, and the client keeps its own server list.
-    servers: typeof opts.servers === 'string' ? opts.servers : [...opts.servers],
+    servers,
     name: opts.name,
-    token: opts.token,
-    user: opts.user,
-    pass: opts.pass,
+    ...credentials,
     reconnect: true,
     maxReconnectAttempts: -1,
     waitOnFirstConnect: opts.waitOnFirstConnect ?? false,
@@ -77,6 +90,8 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
       const ceiling = Math.min(RECONNECT_MAX_MS, RECONNECT_BASE_MS * 2 ** Math.min(attempts, 10));
       return ceiling / 2 + Math.random() * (ceiling / 2);
     },
+  }).catch((err: unknown) => {
+    throw authFailure(err, servers, credentials) ?? err;
   });
   log.info({ server: nc.getServer(), name: opts.name }, 'nats connected');
   void (async () => {
@@ -91,6 +106,67 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     else log.info('nats connection closed');
   });
   return nc;
+}
+
+/**
+ * The servers without credentials, and the credentials to send: from the options or from the
+ * URLs (which nats.js would otherwise drop, see {@link splitNatsUrlCredentials}).
+ *
+ * @throws TypeError when `user` comes without `pass` (or the reverse), a token with a user, URLs
+ * with different credentials, or credentials both in a URL and in the options.
+ */
+function natsAuth(opts: ConnectNatsOptions): { servers: string[]; credentials: NatsCredentials } {
+  const { servers, credentials: inUrl } = splitNatsUrlCredentials(
+    typeof opts.servers === 'string' ? opts.servers.split(',') : opts.servers,
+  );
+  const given: NatsCredentials = {
+    ...(opts.user !== undefined ? { user: opts.user } : {}),
+    ...(opts.pass !== undefined ? { pass: opts.pass } : {}),
+    ...(opts.token !== undefined ? { token: opts.token } : {}),
+  };
+  if ((given.user === undefined) !== (given.pass === undefined)) {
+    throw new TypeError('connectNats: give both user and pass, or neither');
+  }
+  if (given.token !== undefined && given.user !== undefined) {
+    throw new TypeError('connectNats: give a token or a user and pass, not both');
+  }
+  if (inUrl.length > 1) {
+    throw new TypeError('connectNats: the server URLs carry different credentials');
+  }
+  if (inUrl.length > 0 && Object.keys(given).length > 0) {
+    throw new TypeError('connectNats: credentials both in a server URL and in the options');
+  }
+  return {
+    servers: servers.map((s) => s.trim()).filter((s) => s !== ''),
+    credentials: inUrl[0] ?? given,
+  };
+}
+
+/** How a connection authenticated, for messages: never the secret itself. */
+function describeAuth(credentials: NatsCredentials): string {
+  if (credentials.user !== undefined) return `as user "${credentials.user}"`;
+  if (credentials.token !== undefined) return 'with a token';
+  return 'without credentials';
+}
+
+/**
+ * A connect error that is the server refusing the credentials, as a {@link SystemError}
+ * `NATS_AUTH_FAILED` naming the servers and how we authenticated; `undefined` for any other
+ * error. Not retryable: the same credentials fail the same way, so the process should stop
+ * with this message (and the orchestrator restart it with the fixed Secret).
+ */
+function authFailure(
+  err: unknown,
+  servers: readonly string[],
+  credentials: NatsCredentials,
+): SystemError | undefined {
+  if (!(err instanceof AuthorizationError)) return undefined;
+  return new SystemError(
+    `NATS refused the connection to ${servers.join(', ')} ${describeAuth(credentials)}: ` +
+      `${err.message}. Check NATS_USER and NATS_PASSWORD (or NATS_TOKEN, or the credentials in ` +
+      "NATS_URL) against the server's authorization settings.",
+    { code: 'NATS_AUTH_FAILED', retryable: false, cause: err },
+  );
 }
 
 function logStatus(log: Logger, s: Status): void {

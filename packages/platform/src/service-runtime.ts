@@ -15,7 +15,7 @@ import type { Registry } from 'prom-client';
 
 import { createNames, type Names } from '@app/contracts';
 
-import { isSecretVariable, type BaseServiceConfig } from './config.js';
+import { secretValues, type BaseServiceConfig } from './config.js';
 import { startErrorTracking, type ErrorTracking } from './error-tracking.js';
 import { ConfigError } from './errors.js';
 import {
@@ -127,9 +127,7 @@ export async function runService<C extends BaseServiceConfig>(
     environment: config.NODE_ENV,
     pod: config.POD_NAME,
     log,
-    secrets: Object.entries(config)
-      .filter(([k, v]) => typeof v === 'string' && isSecretVariable(k, v))
-      .map(([, v]) => v as string),
+    secrets: secretValues(config),
   });
   fatalSink.errors = errorTracking;
   const telemetry = await startTelemetry({
@@ -146,6 +144,14 @@ export async function runService<C extends BaseServiceConfig>(
     servers: config.NATS_URL,
     name: `${def.name}@${config.POD_NAME}`,
     log,
+    // Unset (pnpm dev, a server without authorization): none are sent.
+    user: config.NATS_USER,
+    pass: config.NATS_PASSWORD,
+    token: config.NATS_TOKEN,
+  }).catch((err: unknown) => {
+    // One JSON line to find in the logs, before the error ends the process from main.ts.
+    log.fatal({ err }, 'cannot connect to NATS');
+    throw err;
   });
   await provisionJetStream(nc, names, log, { replicas: config.NATS_STREAM_REPLICAS });
 

@@ -13,6 +13,8 @@ import {
   parseConfig,
   port,
   redactConfig,
+  secretValues,
+  splitNatsUrlCredentials,
 } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
@@ -142,6 +144,119 @@ describe('config - baseServiceEnv', () => {
       );
     }
     expect(() => port(0)).toThrow(RangeError);
+  });
+});
+
+describe('config - NATS credentials', () => {
+  const pw = 'nats-pw-0123456789';
+
+  it('are optional: none set, none parsed', () => {
+    const config = parseConfig(base, { DATABASE_URL: DB });
+    expect(config.NATS_USER).toBeUndefined();
+    expect(config.NATS_PASSWORD).toBeUndefined();
+    expect(config.NATS_TOKEN).toBeUndefined();
+  });
+
+  it('parses a user and password, or a token, or credentials in NATS_URL', () => {
+    expect(
+      parseConfig(base, { DATABASE_URL: DB, NATS_USER: 'svc', NATS_PASSWORD: pw }),
+    ).toMatchObject({ NATS_USER: 'svc', NATS_PASSWORD: pw });
+    expect(parseConfig(base, { DATABASE_URL: DB, NATS_TOKEN: pw }).NATS_TOKEN).toBe(pw);
+    expect(
+      parseConfig(base, { DATABASE_URL: DB, NATS_URL: `nats://svc:${pw}@a:4222,nats://b:4222` })
+        .NATS_URL,
+    ).toEqual([`nats://svc:${pw}@a:4222`, 'nats://b:4222']);
+  });
+
+  it('reads NATS_PASSWORD_FILE (a mounted Secret)', () => {
+    const file = join(dir, 'nats-password');
+    writeFileSync(file, `${pw}\n`);
+    expect(
+      parseConfig(base, { DATABASE_URL: DB, NATS_USER: 'svc', NATS_PASSWORD_FILE: file })
+        .NATS_PASSWORD,
+    ).toBe(pw);
+  });
+
+  it('wants NATS_USER and NATS_PASSWORD together, listed with every other issue', () => {
+    const noPassword = configError(() => parseConfig(base, { DATABASE_URL: DB, NATS_USER: 'svc' }));
+    expect(noPassword.issues).toEqual([
+      {
+        variable: 'NATS_PASSWORD',
+        message: 'required with NATS_USER: set both NATS_USER and NATS_PASSWORD, or neither',
+      },
+    ]);
+    const noUser = configError(() =>
+      parseConfig(base, { HTTP_PORT: 'abc', DATABASE_URL: DB, NATS_PASSWORD: pw }),
+    );
+    expect(noUser.issues.map((i) => i.variable)).toEqual(['HTTP_PORT', 'NATS_USER']);
+    expect(noUser.message).toContain(
+      'NATS_USER: required with NATS_PASSWORD: set both NATS_USER and NATS_PASSWORD, or neither',
+    );
+    expect(noUser.message).not.toContain(pw);
+  });
+
+  it('refuses a token with a user, and credentials given both in NATS_URL and the variables', () => {
+    const both = configError(() =>
+      parseConfig(base, { DATABASE_URL: DB, NATS_USER: 'svc', NATS_PASSWORD: pw, NATS_TOKEN: pw }),
+    );
+    expect(both.issues).toEqual([
+      {
+        variable: 'NATS_TOKEN',
+        message: 'set either NATS_TOKEN or NATS_USER and NATS_PASSWORD, not both',
+      },
+    ]);
+    const twice = configError(() =>
+      parseConfig(base, { DATABASE_URL: DB, NATS_URL: `nats://svc:${pw}@a:4222`, NATS_TOKEN: pw }),
+    );
+    expect(twice.issues.map((i) => i.variable)).toEqual(['NATS_URL']);
+    expect(twice.message).toContain('give them one way');
+    const differ = configError(() =>
+      parseConfig(base, { DATABASE_URL: DB, NATS_URL: 'nats://a:x@h1:4222,nats://a:y@h2:4222' }),
+    );
+    expect(differ.message).toContain('NATS_URL: its URLs carry different credentials');
+    for (const err of [both, twice, differ]) expect(err.message).not.toContain(pw);
+  });
+
+  it('never prints a NATS_URL with credentials, even the second URL of a bad list', () => {
+    const err = configError(() =>
+      parseConfig(base, { DATABASE_URL: DB, NATS_URL: `nats://a:4222, http://svc:${pw}@b:4222` }),
+    );
+    expect(err.message).toContain('NATS_URL: expected comma-separated');
+    expect(err.message).toContain('(value hidden)');
+    expect(err.message).not.toContain(pw);
+  });
+
+  it('takes credentials off URLs the way NATS clients read them', () => {
+    expect(
+      splitNatsUrlCredentials([
+        'nats://svc:p%40ss%3Aword@nats:4222',
+        'tls://svc:p%40ss%3Aword@nats-1.nats-headless:4222',
+        'nats://plain:4222',
+      ]),
+    ).toEqual({
+      servers: ['nats://nats:4222', 'tls://nats-1.nats-headless:4222', 'nats://plain:4222'],
+      credentials: [{ user: 'svc', pass: 'p@ss:word' }],
+    });
+    expect(splitNatsUrlCredentials(['nats://s3cr3t-token@nats:4222'])).toEqual({
+      servers: ['nats://nats:4222'],
+      credentials: [{ token: 's3cr3t-token' }],
+    });
+  });
+
+  it('redacts NATS_PASSWORD, NATS_TOKEN and a NATS_URL list with credentials before logging', () => {
+    const config = parseConfig(base, {
+      DATABASE_URL: DB,
+      NATS_URL: `nats://svc:${pw}@a:4222,nats://b:4222`,
+    });
+    const safe = redactConfig({ ...config, NATS_PASSWORD: pw, NATS_TOKEN: pw });
+    expect(safe).toMatchObject({
+      NATS_URL: '[REDACTED]',
+      NATS_PASSWORD: '[REDACTED]',
+      NATS_TOKEN: '[REDACTED]',
+    });
+    expect(JSON.stringify(safe)).not.toContain(pw);
+    // Error reports are scrubbed of the password inside the URL, not only of whole values.
+    expect(secretValues(config)).toEqual(expect.arrayContaining([DB, pw]));
   });
 });
 
