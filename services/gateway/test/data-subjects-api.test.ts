@@ -1,23 +1,66 @@
 /**
- * A caller's data export and erasure against real PostgreSQL: the export holds every record
- * about the number and nothing about anyone else; the erasure deletes or masks all of it
- * (keeping the do-not-call entry unless asked), leaves other callers alone, is refused while a
- * call is live, and both are audited without the number.
+ * A caller's data export and erasure against real PostgreSQL and NATS: the export holds every
+ * record about the number and nothing about anyone else; the erasure deletes or masks all of it
+ * (keeping the do-not-call entry unless asked), purges its calls' events from the CALLS stream,
+ * leaves other callers alone, is refused while a call is live, and both are audited without the
+ * number. With NATS unreachable the database erasure stands, the answer says the stream purge
+ * is pending, and erasing again purges it.
  */
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { callEvent, publishEvent } from '@app/contracts';
+import { natsTestNamespace, type NatsTestNamespace } from '@app/platform/testing';
+
+import { JetStreamCallEventPurge, type CallEventPurge } from '../src/adapters/call-event-purge.js';
 import { dataSubjectsApiRoutes } from '../src/routes/data-subjects-api.js';
 import { adminApiFixture, fieldsOf, type AdminApiFixture } from './admin-api-fixture.js';
 
 let f: AdminApiFixture;
+let ns: NatsTestNamespace;
+let jsm: JetStreamManager;
+/** The real adapter the route purges with; a test swaps in one on a closed connection. */
+let purgeWith: CallEventPurge;
 
 beforeAll(async () => {
-  f = await adminApiFixture([dataSubjectsApiRoutes]);
+  ns = await natsTestNamespace();
+  jsm = await jetstreamManager(ns.nc);
+  purgeWith = new JetStreamCallEventPurge(ns.nc, ns.names);
+  const callEventPurge: CallEventPurge = {
+    get maxAgeMs() {
+      return purgeWith.maxAgeMs;
+    },
+    purge: (callIds) => purgeWith.purge(callIds),
+  };
+  f = await adminApiFixture([
+    (app, opts) => dataSubjectsApiRoutes(app, { ...opts, callEventPurge }),
+  ]);
 });
 
 afterAll(async () => {
   await f?.close();
+  await ns?.close();
 });
+
+/** Publishes two events of the call to the CALLS stream, one holding `number`. */
+async function publishEventsOf(callId: string, number: string) {
+  const js = jetstream(ns.nc);
+  await publishEvent(
+    js,
+    ns.names,
+    callEvent('transcript', callId, { role: 'caller', text: `call me on ${number}`, final: true }),
+  );
+  await publishEvent(js, ns.names, callEvent('ended', callId, { reason: 'completed' }));
+}
+
+/** Messages of the call left in the CALLS stream. */
+async function storedEvents(callId: string): Promise<number> {
+  const info = await jsm.streams.info(ns.names.streams.calls.name, {
+    subjects_filter: ns.names.subjects.callEventsOf(callId),
+  });
+  return Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
+}
 
 const OURS = '+14155550100';
 const SUBJECT = '+14155550199';
@@ -124,6 +167,10 @@ describe('data subjects API', { timeout: 60_000 }, () => {
       data: { direction: 'inbound', fromNumber: SUBJECT, toNumber: OURS, status: 'in_progress' },
     });
 
+    for (const id of [inbound, outbound, live.id]) await publishEventsOf(id, SUBJECT);
+    await publishEventsOf(other, OTHER);
+    expect(await storedEvents(inbound)).toBe(2);
+
     // Export: every record about the number, nothing about the other caller.
     const res = await f.call('GET', `/v1/data-subjects/${enc(SUBJECT)}/export`, undefined, 'admin');
     expect(res.statusCode).toBe(200);
@@ -165,7 +212,12 @@ describe('data subjects API', { timeout: 60_000 }, () => {
         callRequests: 2,
       },
       doNotCall: 'kept',
+      streamPurged: true,
+      streamPurge: { status: 'purged', calls: 3, messages: 6 },
     });
+    // Its calls' copies in the CALLS stream are gone; the other caller's stay.
+    for (const id of [inbound, outbound, live.id]) expect(await storedEvents(id)).toBe(0);
+    expect(await storedEvents(other)).toBe(2);
 
     // The calls stay, anonymous; their content is gone.
     for (const id of [inbound, outbound]) {
@@ -217,7 +269,14 @@ describe('data subjects API', { timeout: 60_000 }, () => {
       { removeDoNotCall: true },
       'admin',
     );
-    expect(removed.json()).toMatchObject({ doNotCall: 'removed', erased: { calls: 0 } });
+    // The masked calls are found again, so the stream is purged again (nothing left there).
+    expect(removed.json()).toMatchObject({
+      doNotCall: 'removed',
+      erased: { calls: 0 },
+      streamPurged: true,
+      streamPurge: { status: 'purged', calls: 3, messages: 0 },
+    });
+    expect(await storedEvents(other)).toBe(2);
     expect(await f.prisma.doNotCallEntry.count({ where: { phone: SUBJECT } })).toBe(0);
 
     // Audited: who, what, the masked number and counts; the full number in no audit row.
@@ -228,15 +287,70 @@ describe('data subjects API', { timeout: 60_000 }, () => {
     expect(audit.map((a) => [a.action, a.resourceId])).toEqual([
       ['data_subject.export', '+14***99'],
       ['data_subject.erase', '+14***99'],
+      ['data_subject.stream_purge', '+14***99'],
       ['data_subject.export', '+14***99'],
       ['data_subject.erase', '+14***99'],
+      ['data_subject.stream_purge', '+14***99'],
     ]);
     expect(audit[0]?.actor).toMatch(/^api-key:vpk_/);
     expect(audit[0]?.after).toMatchObject({ calls: 3, consentRecords: 1, doNotCall: true });
+    expect(audit[2]?.after).toEqual({ status: 'purged', calls: 3, messages: 6 });
     const leaks = await f.prisma.$queryRaw<Array<{ n: number }>>`
       SELECT count(*)::int AS n FROM audit_logs
       WHERE concat(resource_id, before::text, after::text) LIKE ${'%4155550199%'}`;
     expect(leaks).toEqual([{ n: 0 }]);
+  });
+
+  it('erases the database with NATS unreachable, says the stream purge is pending, and purges on the next erase', async () => {
+    const NUMBER = '+14155550166';
+    const call = await callWith(NUMBER, OURS, 'inbound');
+    const bystander = await callWith(OTHER, OURS, 'inbound');
+    await publishEventsOf(call, NUMBER);
+    await publishEventsOf(bystander, OTHER);
+
+    const dead = await connect({ servers: 'nats://127.0.0.1:4222' });
+    await dead.close();
+    const working = purgeWith;
+    purgeWith = new JetStreamCallEventPurge(dead, ns.names);
+    const first = await f
+      .call('POST', `/v1/data-subjects/${enc(NUMBER)}/erase`, {}, 'admin')
+      .finally(() => {
+        purgeWith = working;
+      });
+    expect(first.statusCode).toBe(200);
+    const body = first.json<{
+      erased: { calls: number; callEvents: number };
+      streamPurged: boolean;
+      streamPurge: { status: string; calls: number; messages: number; retry?: string };
+    }>();
+    // The database erasure happened; the stream still holds the copies, and the answer says so.
+    expect(body.erased).toMatchObject({ calls: 1, callEvents: 1 });
+    expect(body.streamPurged).toBe(false);
+    expect(body.streamPurge).toMatchObject({ status: 'pending', calls: 1, messages: 0 });
+    expect(body.streamPurge.retry).toMatch(/could not purge call events.*erase this number again/s);
+    expect(
+      await f.prisma.call.findUniqueOrThrow({ where: { id: call }, select: { fromNumber: true } }),
+    ).toEqual({ fromNumber: '+14***66' });
+    expect(await storedEvents(call)).toBe(2);
+
+    // Erasing again finds the call by its masked number and purges the stream.
+    const second = await f.call('POST', `/v1/data-subjects/${enc(NUMBER)}/erase`, {}, 'admin');
+    expect(second.json()).toMatchObject({
+      erased: { calls: 0, callEvents: 0 },
+      streamPurged: true,
+      streamPurge: { status: 'purged', calls: 1, messages: 2 },
+    });
+    expect(await storedEvents(call)).toBe(0);
+    expect(await storedEvents(bystander)).toBe(2);
+
+    const purges = await f.prisma.auditLog.findMany({
+      where: { action: 'data_subject.stream_purge', resourceId: '+14***66' },
+      orderBy: { at: 'asc' },
+    });
+    expect(purges.map((a) => a.after)).toEqual([
+      { status: 'pending', calls: 1, messages: 0 },
+      { status: 'purged', calls: 1, messages: 2 },
+    ]);
   });
 
   it('refuses bad numbers with a clear 400, our own numbers with 409, and non-admins', async () => {

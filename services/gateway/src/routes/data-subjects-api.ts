@@ -22,15 +22,25 @@
  * - Audit rows (`data_subject.export`, `data_subject.erase`) name the subject by its masked
  *   number and hold counts only, never the erased data; the table masks any number on insert
  *   anyway, so audit rows hold no full phone numbers and the append-only trail needs no erasure.
- * - Not reached: copies of the calls' events in the CALLS JetStream stream, which expire with
- *   its 7-day max age, and application logs (which never hold a full number).
+ * - After the transaction commits, the calls' events are purged from the CALLS JetStream stream
+ *   too (`callEventPurge`, one filtered purge per call), so its copies do not outlive the
+ *   erasure by up to its 7-day max age. The database erasure does not wait on NATS: when the
+ *   purge fails, the answer says so (`streamPurged: false`, `streamPurge.status: 'pending'`)
+ *   and erasing the number again retries it. The calls are found again by their masked number
+ *   (the full one is gone): every call with that mask started within the stream's max age (and
+ *   a day for the call's length) is purged. A mask is shared by other numbers (`+14***99`), so
+ *   this also purges other anonymised calls' events; their numbers were erased or masked by
+ *   retention, so those copies are due to go as well. Older calls have nothing left there.
+ *   Audited as `data_subject.stream_purge` (status and counts).
+ * - Not reached: application logs (which never hold a full number).
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 
 import { Prisma, type PrismaClient } from '@app/db';
 
 import type { ApiKeyStore } from '../adapters/api-keys.js';
+import { CallEventPurgeError, type CallEventPurge } from '../adapters/call-event-purge.js';
 import { maskPhoneNumbers } from '../domain/phone-mask.js';
 import { audit, errorSchema, invalidSchema, issuesOf, type Issue } from './admin-resource.js';
 import { adminResourceAuth } from './api-key-auth.js';
@@ -39,6 +49,11 @@ import { describeRoute } from './route-docs.js';
 export interface DataSubjectsApiOptions {
   apiKeys: ApiKeyStore;
   prisma: PrismaClient;
+  /**
+   * Purges erased calls' events from the CALLS stream. Without it (tests of other routes) the
+   * erasure answers `streamPurge.status: 'not_configured'`; the gateway always passes one.
+   */
+  callEventPurge?: CallEventPurge;
 }
 
 const TAGS = ['Data subjects'];
@@ -46,6 +61,11 @@ const ADMIN_ONLY = ['admin'] as const;
 const BODY_LIMIT = 1024;
 /** Call statuses of a call that may still produce events. */
 const LIVE_STATUSES = ['queued', 'initiated', 'ringing', 'in_progress'] as const;
+/**
+ * Longer than any call lasts: a call's events are published from its start (`createdAt`) to
+ * its end, so one started longer ago than the stream's max age plus this has none left there.
+ */
+const CALL_SPAN_MS = 24 * 60 * 60 * 1000;
 
 const phoneParamsSchema = z.object({
   phone: z
@@ -84,11 +104,24 @@ const exportSchema = z.object({
   callRequests: z.array(z.record(z.string(), z.unknown())),
 });
 
+const streamPurgeSchema = z.object({
+  status: z
+    .enum(['purged', 'pending', 'not_configured'])
+    .describe('pending: the stream could not be reached; erase the number again to retry'),
+  calls: z.number().describe('calls whose events were purged (or are still to be)'),
+  messages: z.number().describe('stream messages removed'),
+  retry: z.string().optional().describe('when pending: why, and what to do'),
+});
+
 const erasedSchema = z.object({
   phone: z.string().describe('the masked number'),
   erased: z.record(z.string(), z.number()),
   doNotCall: z.enum(['kept', 'removed', 'not_listed']),
+  streamPurged: z.boolean().describe("the calls' events are gone from the CALLS stream too"),
+  streamPurge: streamPurgeSchema,
 });
+
+type StreamPurge = z.infer<typeof streamPurgeSchema>;
 
 /** Every record about `phone`, as the export answers it. */
 async function collect(prisma: PrismaClient, phone: string) {
@@ -109,6 +142,40 @@ async function collect(prisma: PrismaClient, phone: string) {
     prisma.callRequest.findMany({ where: { toNumber: phone }, orderBy: { createdAt: 'asc' } }),
   ]);
   return { calls, consentRecords, doNotCall, campaignContacts, callRequests };
+}
+
+/**
+ * Purges the CALLS stream of every call with the masked number that may still have events
+ * there (see the module comment). A NATS failure does not throw: the answer says it is pending.
+ */
+async function purgeStream(
+  prisma: PrismaClient,
+  purge: CallEventPurge | undefined,
+  masked: string,
+  log: FastifyBaseLogger,
+): Promise<StreamPurge> {
+  if (purge === undefined) return { status: 'not_configured', calls: 0, messages: 0 };
+  const since = new Date(Date.now() - purge.maxAgeMs - CALL_SPAN_MS);
+  const callIds = (
+    await prisma.call.findMany({
+      where: { OR: [{ fromNumber: masked }, { toNumber: masked }], createdAt: { gte: since } },
+      select: { id: true },
+    })
+  ).map((c) => c.id);
+  try {
+    return { status: 'purged', calls: callIds.length, messages: await purge.purge(callIds) };
+  } catch (err) {
+    if (!(err instanceof CallEventPurgeError)) throw err;
+    log.warn({ err, calls: callIds.length }, 'call events not purged from the stream');
+    return {
+      status: 'pending',
+      calls: callIds.length,
+      messages: err.purged,
+      retry:
+        `${err.message}. The database erasure is done; erase this number again to purge ` +
+        'the stream (before that, its copies expire with the stream’s max age).',
+    };
+  }
 }
 
 export async function dataSubjectsApiRoutes(
@@ -179,8 +246,11 @@ export async function dataSubjectsApiRoutes(
           'Deletes the transcripts, events and tool invocations of every call with the number, ' +
           'masks the number on the call records (`+14***00`) and call requests, deletes consent ' +
           'records and campaign contacts. The do-not-call entry is kept unless ' +
-          '`removeDoNotCall` is true. 409 while a call with the number is live or being dialled, ' +
-          'or for a number of this platform. Audited with the masked number and counts only.',
+          "`removeDoNotCall` is true. Then purges the calls' events from the CALLS stream; " +
+          'when NATS cannot be reached the answer has `streamPurged: false` and ' +
+          '`streamPurge.status: pending`: erase the number again to retry. 409 while a call ' +
+          'with the number is live or being dialled, or for a number of this platform. ' +
+          'Audited with the masked number and counts only.',
         params: phoneParamsSchema,
         body: eraseBodySchema,
         response: { 200: erasedSchema, 400: invalidSchema, 403: errorSchema, 409: errorSchema },
@@ -275,8 +345,28 @@ export async function dataSubjectsApiRoutes(
         { timeout: 60_000, maxWait: 10_000 },
       );
       if ('conflict' in outcome) return reply.code(409).send({ error: outcome.conflict });
-      request.log.info({ erased: outcome.result.erased }, 'data subject erased');
-      return reply.send(outcome.result);
+      // After the commit: the database erasure stands whatever NATS does.
+      const streamPurge = await purgeStream(prisma, opts.callEventPurge, masked, request.log);
+      if (streamPurge.calls > 0) {
+        const { status, calls, messages } = streamPurge;
+        await audit(prisma, {
+          actor: actor(request),
+          action: 'data_subject.stream_purge',
+          resourceType: 'data_subject',
+          resourceId: masked,
+          before: null,
+          after: { status, calls, messages },
+        });
+      }
+      request.log.info(
+        { erased: outcome.result.erased, streamPurge: streamPurge.status },
+        'data subject erased',
+      );
+      return reply.send({
+        ...outcome.result,
+        streamPurged: streamPurge.status === 'purged',
+        streamPurge,
+      });
     },
   );
 }
