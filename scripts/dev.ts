@@ -53,7 +53,11 @@ async function main(): Promise<void> {
     await db.stop();
     throw err;
   }
-  say(nats.embedded ? `nats-server with JetStream on ${nats.url}` : `using NATS_URL ${nats.url}`);
+  // A NATS_URL may carry `user:password@`: never printed.
+  const shownNatsUrl = nats.url.replace(/\/\/[^@/,]*@/g, '//');
+  say(
+    nats.embedded ? `nats-server with JetStream on ${nats.url}` : `using NATS_URL ${shownNatsUrl}`,
+  );
 
   const { applied } = await migrate({ databaseUrl: db.url });
   say(applied.length ? `applied migrations: ${applied.join(', ')}` : 'database schema up to date');
@@ -134,6 +138,9 @@ async function main(): Promise<void> {
         env.CALL_BRIDGE_MEDIA_URL ?? `ws://127.0.0.1:${services[1]!.port}/media`,
       LOG_LEVEL: env.LOG_LEVEL ?? 'info',
       NODE_ENV: env.NODE_ENV ?? 'development',
+      // HTTP tools you try out on a laptop run on it: lift the tool-runner's SSRF guard, which
+      // refuses loopback and private addresses by default (services/tool-runner README).
+      HTTP_TOOL_ALLOW_PRIVATE_NETWORKS: env.HTTP_TOOL_ALLOW_PRIVATE_NETWORKS ?? 'true',
     },
     write: (line) => process.stdout.write(`${line}\n`),
     pretty: process.stdout.isTTY === true,

@@ -8,8 +8,12 @@
  * - A call in progress: the conversation goes on (a live call needs no database) and completes;
  *   its events wait in JetStream and, once the database is back, the record is complete: every
  *   transcript turn in order, the end reason, each event projected once.
- * - A call arriving during the outage: the gateway cannot look up the number's agent, so Twilio
- *   tells the caller an application error occurred and hangs up; nothing is recorded half-way.
+ * - A call arriving during the outage to a number called before: the gateway and the bridge use
+ *   the number's last known agent and its settings, so the caller is answered and talks to the
+ *   agent; its record is written once the database is back.
+ * - A call arriving during the outage to a number not looked up before: there is no agent to
+ *   answer with, so the caller hears "try again in a few minutes" (not Twilio's "application
+ *   error") and the call ends; nothing is recorded half-way.
  * - Afterwards both services are ready again without a restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,6 +43,8 @@ import {
 } from './private-servers.js';
 
 const OUTAGE_MS = 30_000;
+/** A number of ours that no call reached before the outage. */
+const OTHER_NUMBER = '+15555550177';
 /** The second turn falls in the fault; the third after it (the long pause). */
 const scenario = threeTurnCall('postgres-outage', OUTAGE_MS);
 
@@ -79,9 +85,18 @@ describe('faults - PostgreSQL unavailable for 30 seconds', () => {
   });
 
   it(
-    'a live call goes on and is recorded in full afterwards; a call set up meanwhile fails cleanly',
+    'a live call goes on and is recorded in full afterwards; a new call is answered by the last known agent, or told to try again',
     { timeout: 150_000 },
     async () => {
+      const agent = await stack.prisma.phoneNumber.findUniqueOrThrow({ where: { e164: NUMBER } });
+      await stack.prisma.phoneNumber.create({
+        data: { e164: OTHER_NUMBER, agentId: agent.agentId },
+      });
+      stack.sims.twilio.configureNumber({
+        number: OTHER_NUMBER,
+        accountSid: stack.sims.credentials.twilio.accountSid,
+        voiceUrl: `${stack.gatewayUrl}/twilio/voice`,
+      });
       const placed = await stack.sims.twilio.ringInbound({ to: NUMBER, from: CALLER, scenario });
       await until(
         async () => (stack.agentSaid().includes(REPLY_1) ? true : undefined),
@@ -91,13 +106,24 @@ describe('faults - PostgreSQL unavailable for 30 seconds', () => {
       await proxy.cut();
       const restoreAt = Date.now() + OUTAGE_MS;
 
-      // A new call during the outage: refused cleanly, and never half-recorded.
-      const refused = await stack.sims.twilio.ringInbound({
+      // A new call during the outage to the same number: answered by its last known agent.
+      const answered = await stack.sims.twilio.ringInbound({
         to: NUMBER,
         from: '+15555550143',
         scenario: shortCall,
       });
-      expect(await refused.ended).toEqual({ status: 'completed', reason: 'application-error' });
+      expect(await answered.ended).toEqual({ status: 'completed', reason: 'caller-hangup' });
+      expect(answered.recording.entries.some((e) => e.kind === 'received.media')).toBe(true);
+      // A number nobody called yet: no agent known, the caller is told to try again later.
+      const refused = await stack.sims.twilio.ringInbound({
+        to: OTHER_NUMBER,
+        from: '+15555550144',
+        scenario: shortCall,
+      });
+      expect(await refused.ended).toEqual({ status: 'completed', reason: 'twiml-hangup' });
+      expect(refused.recording.entries.find((e) => e.kind === 'twiml.say')?.data?.text).toMatch(
+        /cannot take your call right now\. Please try again/,
+      );
       // The live call's second turn, during the outage.
       await until(
         async () => (stack.agentSaid().includes(REPLY_2) ? true : undefined),
@@ -116,7 +142,10 @@ describe('faults - PostgreSQL unavailable for 30 seconds', () => {
 
       const ended = await placed.ended;
       expect(ended.status).toBe('completed');
-      expect(stack.agentSaid()).toEqual([GREETING, REPLY_1, REPLY_2, REPLY_3]);
+      // Both calls' lines: the live call's four, and the greeting of the call set up meanwhile.
+      expect([...stack.agentSaid()].sort()).toEqual(
+        [GREETING, GREETING, REPLY_1, REPLY_2, REPLY_3].sort(),
+      );
 
       const call = await until(
         async () => {
@@ -139,6 +168,27 @@ describe('faults - PostgreSQL unavailable for 30 seconds', () => {
         1, 1, 7, 1,
       ]);
 
+      // The call answered during the outage is recorded in full once the database is back.
+      const during = await until(
+        async () => {
+          const c = await stack.prisma.call.findUnique({
+            where: { twilioCallSid: answered.callSid },
+            include: { transcriptTurns: { orderBy: { sequence: 'asc' } } },
+          });
+          return c?.endReason ? c : undefined;
+        },
+        60_000,
+        () => stack.logs(),
+      );
+      expect(during).toMatchObject({
+        status: 'completed',
+        endReason: 'caller-hangup',
+        fromNumber: '+15555550143',
+        agentId: call.agentId,
+      });
+      expect(during.transcriptTurns.map((t) => [t.role, t.text])).toEqual([
+        ['assistant', GREETING],
+      ]);
       // The refused call left nothing behind.
       expect(
         await stack.prisma.call.findUnique({ where: { twilioCallSid: refused.callSid } }),

@@ -114,3 +114,4 @@ export {
   type StreamTokenClaims,
   type StreamTokenFailure,
 } from './stream-token.js';
+export { staleIfError, type StaleIfErrorOptions } from './stale-if-error.js';

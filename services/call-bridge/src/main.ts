@@ -121,8 +121,18 @@ await runService({
       },
     };
     // The model is offered the agent's tools as the tool-runner will run them.
-    const loadAgent = agentSessionLoader(prisma, (toolNames) =>
-      toolSpecsForAgent(prisma, toolNames),
+    const loadAgent = agentSessionLoader(
+      prisma,
+      (toolNames) => toolSpecsForAgent(prisma, toolNames),
+      {
+        onDatabaseDown: (what, err) =>
+          ctx.log.warn(
+            { err, what },
+            what === 'agent'
+              ? "database unavailable: the call uses the agent's last known settings"
+              : "database unavailable: the call's variables are left empty",
+          ),
+      },
     );
     if (endpoint) {
       const offers = serveSipOffers({

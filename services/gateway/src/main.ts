@@ -9,6 +9,7 @@ import { readPackageVersion, runService } from '@app/platform';
 
 import { PrismaApiKeyStore } from './adapters/api-keys.js';
 import { PrismaCallDirectory } from './adapters/call-directory.js';
+import { JetStreamCallEventPurge } from './adapters/call-event-purge.js'; // [privacy]
 import { PrismaCallRecordStore } from './adapters/call-record-store.js';
 import { KvRateCounter } from './adapters/kv-rate-limit-store.js'; // [edge]
 import { PrismaSessionStore } from './adapters/sessions.js'; // [auth]
@@ -104,7 +105,14 @@ await runService({
     // [/auth-plugin]
     // Root-level too: a NUL in any body, query or path is a 400 here, not a 500 from PostgreSQL.
     await ctx.app.register(rejectNulTextPlugin);
-    const directory = new PrismaCallDirectory(prisma);
+    const directoryLog = ctx.log.child({ component: 'call-directory' });
+    const directory = new PrismaCallDirectory(prisma, {
+      onStaleAgent: (e164, err, ageMs) =>
+        directoryLog.warn(
+          { err, pii: { e164 }, ageMs: Math.round(ageMs) },
+          'database unavailable: the number answered by its last known agent',
+        ),
+    });
     const apiKeys = new PrismaApiKeyStore(prisma, ctx.log.child({ component: 'api-keys' }));
     // The background last_used_at writes finish when HTTP closes, before the database does.
     ctx.app.addHook('onClose', () => apiKeys.settled());
@@ -139,7 +147,11 @@ await runService({
     // [/admin]
     // [privacy] read-only audit trail; a caller's data export and erasure (admins only)
     await ctx.app.register(auditLogApiRoutes, { apiKeys, prisma });
-    await ctx.app.register(dataSubjectsApiRoutes, { apiKeys, prisma });
+    await ctx.app.register(dataSubjectsApiRoutes, {
+      apiKeys,
+      prisma,
+      callEventPurge: new JetStreamCallEventPurge(ctx.nc, ctx.names),
+    });
     // [/privacy]
     // [reports] call list, detail, export, stats
     await ctx.app.register(callRecordsApiRoutes, { apiKeys, prisma });

@@ -338,3 +338,30 @@ describe('gateway - Twilio webhook replay protection', { timeout: 60_000 }, () =
     expect(await eventCounts(call.id)).toEqual({});
   });
 });
+
+describe('gateway - voice webhook while the database is down', { timeout: 60_000 }, () => {
+  it('tells a caller whose number has no known agent to try again (200 TwiML, not a 500) and publishes nothing', async () => {
+    // A database nobody listens on: every read fails as in an outage.
+    const down = createPrismaClient({ databaseUrl: 'postgresql://voice@127.0.0.1:1/test' });
+    try {
+      const { app, lines } = await gateway(new PrismaCallDirectory(down));
+      const calls = ns.names.streams.calls.name;
+      const before = (await jsm.streams.info(calls)).state.messages;
+      const res = await post(app, '/twilio/voice', [
+        ['CallSid', newSid()],
+        ['From', '+15555550142'],
+        ['To', OUR_NUMBER],
+      ]);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/xml/);
+      expect(res.body).toContain(
+        '<Say>Sorry, we cannot take your call right now. Please try again in a few minutes.</Say><Hangup/>',
+      );
+      expect(res.body).not.toContain('<Stream');
+      expect((await jsm.streams.info(calls)).state.messages).toBe(before);
+      expect(lines.some((l) => l.msg === 'inbound call refused: agent lookup failed')).toBe(true);
+    } finally {
+      await down.$disconnect();
+    }
+  });
+});

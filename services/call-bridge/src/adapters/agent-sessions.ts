@@ -6,6 +6,7 @@
  * is offered exactly the tools the tool-runner will run for this agent.
  */
 import type { PrismaClient } from '@app/db';
+import { staleIfError } from '@app/platform';
 
 import { renderInstructions } from '../domain/instructions.js';
 import type { AgentSession, FunctionTool } from './openai-realtime.js';
@@ -22,11 +23,29 @@ const isStringRecord = (v: unknown): v is Record<string, string> =>
   !Array.isArray(v) &&
   Object.values(v).every((x) => typeof x === 'string');
 
-/** @param toolSpecs - Absent: the agent is offered no tools, so it never calls one nobody runs. */
-export function agentSessionLoader(prisma: PrismaClient, toolSpecs?: ToolSpecs): LoadAgent {
-  return async (agentId, callId) => {
-    const [row, call] = await Promise.all([
-      prisma.agent.findUnique({
+export interface AgentSessionLoaderOptions {
+  /**
+   * Told when the database failed and the agent's last known settings stood in, or the call's
+   * variables could not be read (`what`); log it.
+   */
+  onDatabaseDown?: (what: 'agent' | 'call-variables', err: unknown) => void;
+}
+
+/**
+ * @param toolSpecs - Absent: the agent is offered no tools, so it never calls one nobody runs.
+ *
+ * Through a database outage (a failover) a call is still answered: the agent's last known
+ * settings and tools (up to an hour old) stand in, and the call's variables, which an inbound
+ * call does not have yet anyway, are left empty. The database is asked first every time.
+ */
+export function agentSessionLoader(
+  prisma: PrismaClient,
+  toolSpecs?: ToolSpecs,
+  opts: AgentSessionLoaderOptions = {},
+): LoadAgent {
+  const agentSettings = staleIfError(
+    async (agentId: string) => {
+      const row = await prisma.agent.findUnique({
         where: { id: agentId },
         select: {
           instructions: true,
@@ -37,15 +56,34 @@ export function agentSessionLoader(prisma: PrismaClient, toolSpecs?: ToolSpecs):
           disclosure: true,
           toolNames: true,
         },
-      }),
-      callId
-        ? prisma.call.findUnique({ where: { id: callId }, select: { variables: true } })
-        : null,
+      });
+      if (!row) return null;
+      const { toolNames, ...agent } = row;
+      const tools = toolSpecs && toolNames.length > 0 ? await toolSpecs(toolNames) : [];
+      return { agent, tools };
+    },
+    { onStale: (_agentId, err) => opts.onDatabaseDown?.('agent', err) },
+  );
+  const callVariables = async (callId: string | undefined): Promise<Record<string, string>> => {
+    if (!callId) return {};
+    try {
+      const call = await prisma.call.findUnique({
+        where: { id: callId },
+        select: { variables: true },
+      });
+      return isStringRecord(call?.variables) ? call.variables : {};
+    } catch (err) {
+      opts.onDatabaseDown?.('call-variables', err);
+      return {};
+    }
+  };
+  return async (agentId, callId) => {
+    const [settings, variables] = await Promise.all([
+      agentSettings(agentId),
+      callVariables(callId),
     ]);
-    if (!row) return null;
-    const { toolNames, ...agent } = row;
-    const variables = isStringRecord(call?.variables) ? call.variables : {};
-    const tools = toolSpecs && toolNames.length > 0 ? await toolSpecs(toolNames) : [];
+    if (!settings) return null;
+    const { agent, tools } = settings;
     return {
       ...agent,
       instructions: renderInstructions(agent.instructions, variables),

@@ -5,6 +5,7 @@
  * in-memory directory alike.
  */
 import type { PrismaClient } from '@app/db';
+import { staleIfError } from '@app/platform';
 
 import type { AnsweringMachineSettings } from '../domain/answering-machine.js';
 import { isUuid } from '../domain/call-record.js';
@@ -40,15 +41,37 @@ export interface CallDirectory {
   answeringMachineOf(agentId: string): Promise<AnsweringMachineSettings | null>;
 }
 
-export class PrismaCallDirectory implements CallDirectory {
-  constructor(private readonly prisma: PrismaClient) {}
+export interface PrismaCallDirectoryOptions {
+  /**
+   * Told when the database failed and a number's last known agent answered instead (see
+   * `agentForNumber`); log it.
+   */
+  onStaleAgent?: (e164: string, err: unknown, ageMs: number) => void;
+}
 
-  async agentForNumber(e164: string): Promise<{ agentId: string } | null> {
-    const row = await this.prisma.phoneNumber.findUnique({
-      where: { e164 },
-      select: { agentId: true },
-    });
-    return row ? { agentId: row.agentId } : null;
+export class PrismaCallDirectory implements CallDirectory {
+  readonly #agentForNumber: (e164: string) => Promise<{ agentId: string } | null>;
+
+  constructor(
+    private readonly prisma: PrismaClient,
+    opts: PrismaCallDirectoryOptions = {},
+  ) {
+    // Through a database outage a number keeps its last known agent (up to an hour old), so
+    // calls to it are still answered; a number never looked up gets the failure.
+    this.#agentForNumber = staleIfError(
+      async (e164: string) => {
+        const row = await this.prisma.phoneNumber.findUnique({
+          where: { e164 },
+          select: { agentId: true },
+        });
+        return row ? { agentId: row.agentId } : null;
+      },
+      opts.onStaleAgent ? { onStale: opts.onStaleAgent } : {},
+    );
+  }
+
+  agentForNumber(e164: string): Promise<{ agentId: string } | null> {
+    return this.#agentForNumber(e164);
   }
 
   async agentExists(agentId: string): Promise<boolean> {

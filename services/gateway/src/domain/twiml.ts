@@ -65,6 +65,17 @@ export function sorryTwiml(): string {
   return response.toString();
 }
 
+/**
+ * `<Say>` that the call cannot be taken now, then `<Hangup/>`: the platform cannot answer for
+ * a while (its database is unreachable), so the caller is asked to try again.
+ */
+export function unavailableTwiml(): string {
+  const response = new twilio.twiml.VoiceResponse();
+  response.say('Sorry, we cannot take your call right now. Please try again in a few minutes.');
+  response.hangup();
+  return response.toString();
+}
+
 /** `<Hangup/>` alone: the call ends at once, `completed`. */
 export function hangupTwiml(): string {
   const response = new twilio.twiml.VoiceResponse();

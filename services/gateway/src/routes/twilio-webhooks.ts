@@ -5,6 +5,9 @@
  *   `calls.<id>.created` is published, and the TwiML connects the call's audio to the
  *   call-bridge with the call id, agent id and a short-lived signed stream token. The token
  *   carries `setupStartMs`, when this request arrived, so the bridge can measure setup time.
+ *   While the database is unreachable a number keeps its last known agent; a number with none
+ *   gets a spoken "try again" and `<Hangup/>` (not a 500, which Twilio turns into "an
+ *   application error has occurred").
  * - POST /twilio/status: status callbacks become `status` events. Who publishes `ended` on a
  *   final status (completed, busy, no-answer, failed, canceled):
  *   - a Media Streams call a call-bridge answered (its record has `answeredAt`): not the
@@ -45,7 +48,7 @@ import { SpanKind, traceparentOf, type Span } from '@app/platform';
 import type { CallBySid, CallDirectory } from '../adapters/call-directory.js';
 import { signatureOf, type TwilioReplayGuard } from '../adapters/twilio-replay.js';
 import { bridgeOwnsEnd, endReasonForStatus } from '../domain/twilio-status.js';
-import { connectStreamTwiml, hangupTwiml, sorryTwiml } from '../domain/twiml.js';
+import { connectStreamTwiml, hangupTwiml, sorryTwiml, unavailableTwiml } from '../domain/twiml.js';
 import type { WebhookMetrics } from '../metrics.js';
 import { spans } from '../spans.js';
 import { twilioSignatureCheck } from './twilio-signature.js';
@@ -125,7 +128,12 @@ export async function twilioWebhookRoutes(
     if (!params.success) return reply.code(400).send({ error: 'missing CallSid, From or To' });
     const { CallSid, From, To } = params.data;
     span.setAttribute('twilio.call_sid', CallSid);
-    const known = await opts.directory.callForSid(CallSid);
+    // The database may be down (a failover): the replay check then relies on the webhook claim
+    // alone, and the call goes on with the number's last known agent (call-directory.ts).
+    const known = await opts.directory.callForSid(CallSid).catch((err: unknown) => {
+      request.log.warn({ err, callSid: CallSid }, 'call lookup failed: replay check skipped');
+      return null;
+    });
     if (known && (known.answeredAt || known.endedAt)) {
       request.log.warn(
         { callId: known.callId, callSid: CallSid },
@@ -134,7 +142,16 @@ export async function twilioWebhookRoutes(
       span.setAttribute('webhook.outcome', 'replay-refused');
       return reply.type('text/xml').send(hangupTwiml());
     }
-    const agent = E164.test(To) ? await opts.directory.agentForNumber(To) : null;
+    let agent: { agentId: string } | null;
+    try {
+      agent = E164.test(To) ? await opts.directory.agentForNumber(To) : null;
+    } catch (err) {
+      // No agent known for the number and none to ask: the caller hears why, not Twilio's
+      // "an application error has occurred", and nothing is recorded half-way.
+      request.log.error({ err, callSid: CallSid }, 'inbound call refused: agent lookup failed');
+      span.setAttribute('webhook.outcome', 'unavailable');
+      return reply.type('text/xml').send(unavailableTwiml());
+    }
     if (!agent || !E164.test(From)) {
       request.log.warn(
         {
