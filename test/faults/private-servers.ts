@@ -25,8 +25,11 @@ export interface PrivateNats {
   port: number;
   /** Stops the server: SIGTERM (a clean shutdown) or SIGKILL (a crash). Resolves on exit. */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
-  /** Starts it again on the same port and store; resolves once it accepts connections. */
-  start(): Promise<void>;
+  /**
+   * Starts it again on the same port and store; resolves once it accepts connections. `args`
+   * replace the extra server arguments given at creation (e.g. a rotated password).
+   */
+  start(args?: readonly string[]): Promise<void>;
   /** Stops it and deletes its store. */
   close(): Promise<void>;
 }
@@ -68,11 +71,11 @@ export async function startPrivateNats(opts: PrivateNatsOptions = {}): Promise<P
   let exited: Promise<void> = Promise.resolve();
   const output: string[] = [];
 
-  const start = async () => {
+  const start = async (args: readonly string[] = opts.args ?? []) => {
     if (child) throw new Error('nats-server is already running');
     const c = spawn(
       NATS_SERVER_BIN,
-      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...(opts.args ?? [])],
+      ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, ...args],
       {
         stdio: ['ignore', 'ignore', 'pipe'],
         env: { ...process.env, ...opts.env },

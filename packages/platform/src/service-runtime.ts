@@ -238,6 +238,15 @@ export async function runService<C extends BaseServiceConfig>(
     ...(handleSignals ? {} : { signals: [], exit: () => undefined }),
   });
 
+  // nats.js reconnects forever, and gives up only on what retrying cannot fix: the server
+  // refusing our credentials (rotated in the Secret while we ran). Alive but unready, the pod
+  // would never get the new ones: shut down and exit 1, so the orchestrator restarts it.
+  void nc.closed().then((err) => {
+    if (shutdown.isShuttingDown()) return;
+    log.fatal({ err }, 'NATS connection closed for good: shutting down to be restarted');
+    void shutdown.shutdown('nats connection closed', { failed: true });
+  });
+
   return {
     config,
     app,

@@ -36,10 +36,11 @@ export interface InstallShutdownOptions {
 export interface ShutdownHandle {
   /**
    * Starts the shutdown (as a signal would) and resolves once `exit` was called, with 0 when
-   * every step finished within the deadline, or 1 when the deadline passed. A second call
+   * every step finished within the deadline, or 1 when the deadline passed or `failed` says the
+   * process ends because something broke (so a supervisor counts a failure). A second call
    * returns the same promise.
    */
-  shutdown(reason: string): Promise<void>;
+  shutdown(reason: string, opts?: { failed?: boolean }): Promise<void>;
   /** `true` from the first signal or `shutdown()` call on; wire it to readiness. */
   isShuttingDown(): boolean;
   /** Removes the signal listeners (tests; or handing over to another handler). */
@@ -75,7 +76,7 @@ export function installShutdown(opts: InstallShutdownOptions): ShutdownHandle {
     delete progress.current;
   }
 
-  async function run(reason: string): Promise<void> {
+  async function run(reason: string, failed: boolean): Promise<void> {
     const started = performance.now();
     log.info({ reason, deadlineMs, steps: steps.map((s) => s.name) }, 'shutting down');
     let timer: NodeJS.Timeout | undefined;
@@ -95,11 +96,11 @@ export function installShutdown(opts: InstallShutdownOptions): ShutdownHandle {
       return;
     }
     log.info({ reason, durationMs: elapsed(started) }, 'shutdown complete');
-    exit(0);
+    exit(failed ? 1 : 0);
   }
 
-  function shutdown(reason: string): Promise<void> {
-    running ??= run(reason);
+  function shutdown(reason: string, opts: { failed?: boolean } = {}): Promise<void> {
+    running ??= run(reason, opts.failed ?? false);
     return running;
   }
 

@@ -301,6 +301,54 @@ describe('nats auth - a service process', { timeout: 60_000 }, () => {
   });
 });
 
+describe('nats auth - credentials rotated while a service runs', { timeout: 60_000 }, () => {
+  it('the service shuts down and exits 1 once NATS refuses its credentials, so it is restarted with the new ones', async () => {
+    const own = await startPrivateNats({ args: ['--user', USER, '--pass', PASSWORD] });
+    try {
+      const port = await freePort();
+      const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', FIXTURE], {
+        cwd: ROOT,
+        env: {
+          PATH: process.env.PATH ?? '',
+          ...serviceEnv({
+            HTTP_PORT: String(port),
+            NATS_URL: own.url,
+            NATS_USER: USER,
+            NATS_PASSWORD: PASSWORD,
+          }),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const deadline = Date.now() + 30_000;
+      while (!stdout.includes('"msg":"service ready"') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(stdout).toContain('"msg":"service ready"');
+      // The password is rotated: the server comes back on the same port with another one.
+      await own.stop();
+      await own.start(['--user', USER, '--pass', `${PASSWORD}rotated`]);
+      const code = await Promise.race([
+        exited,
+        new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 40_000)),
+      ]);
+      if (code === 'running') child.kill('SIGKILL');
+      expect(code, stdout).toBe(1);
+      const fatal = stdout
+        .split('\n')
+        .filter((l) => l.includes('"level":60'))
+        .map((l) => (JSON.parse(l) as { msg: string }).msg);
+      expect(fatal).toEqual(['NATS connection closed for good: shutting down to be restarted']);
+      expect(stdout).toContain('"msg":"shutdown complete"');
+      expect(stdout).not.toContain(PASSWORD);
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('nats auth - the Kubernetes nats.conf authorization block', { timeout: 20_000 }, () => {
   let k8sServer: PrivateNats;
   // The shape nats.conf asks for (`p$(openssl rand -hex 32)`), digits right after the letter:
