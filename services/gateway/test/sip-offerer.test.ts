@@ -85,6 +85,20 @@ describe('gateway - SIP offer policy', () => {
     expect(bus.elapsed()).toBe(2_000);
   });
 
+  it('keeps at-capacity as the reason when the last attempt, in the time left, got no answer', async () => {
+    const bus = scripted(
+      [
+        { status: 'rejected', reason: 'at-capacity' },
+        { status: 'rejected', reason: 'at-capacity' },
+        { status: 'timeout' },
+      ],
+      300,
+    );
+    const outcome = await offerSipCall({ ...bus.policy, deadlineMs: 1_000, retryPauseMs: 100 });
+    expect(outcome).toEqual({ outcome: 'busy', reason: 'at-capacity', attempts: 3 });
+    expect(bus.elapsed()).toBe(1_000);
+  });
+
   it('does not retry a pod that took the offer and failed it: the bridge already tried', async () => {
     for (const reason of ['accept-failed', 'unknown-agent', 'internal', 'invalid-request']) {
       const bus = scripted([

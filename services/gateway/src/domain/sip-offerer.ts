@@ -27,8 +27,9 @@ export const ALREADY_OWNED = 'already-owned';
 /**
  * Why no bridge took the call although nothing failed: the caller hears busy.
  * - `no-bridge`: no bridge is running (no responders).
- * - `at-capacity` / `draining`: the last pod asked was full or draining when the deadline passed.
- * - `timeout`: no reply before the deadline.
+ * - `at-capacity` / `draining`: the last pod that answered was full or draining when the
+ *   deadline passed (later attempts may have had no answer in the time left).
+ * - `timeout`: no pod answered before the deadline.
  */
 export type BusyReason = 'no-bridge' | 'at-capacity' | 'draining' | 'timeout';
 
@@ -80,7 +81,8 @@ export async function offerSipCall(policy: OfferPolicy): Promise<OfferOutcome> {
       case 'no-responders':
         return { outcome: 'busy', reason: 'no-bridge', attempts };
       case 'timeout':
-        last = 'timeout';
+        // Says nothing new once a pod answered full or draining: the last attempt only gets the
+        // time left, and a loaded pod may answer it late. That answer stays the reason.
         continue;
       case 'rejected':
         if (reply.reason === ALREADY_OWNED) {
