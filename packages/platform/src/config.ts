@@ -23,6 +23,43 @@ export const boolEnv = z
   .enum(['true', 'false', '1', '0'], { error: 'expected one of true, false, 1, 0' })
   .transform((v) => v === 'true' || v === '1');
 
+const NATS_URL_FORMAT = 'expected comma-separated nats:// or tls:// URLs';
+
+/** Options of {@link listEnv}. */
+export interface ListEnvOptions {
+  /** Value when the variable is unset. @defaultValue `''` (an empty list) */
+  default?: string;
+  /** Why `entry` is refused, or null when it is fine; every distinct problem is reported. */
+  check?: (entry: string) => string | null;
+  /** The message when the list is empty; absent: an empty list is fine. */
+  required?: string;
+}
+
+/**
+ * A comma-separated variable as its list of trimmed, non-empty entries (`a, b,,c` is
+ * `['a', 'b', 'c']`), each entry checked by `check`.
+ */
+export function listEnv(opts: ListEnvOptions = {}) {
+  return z
+    .string()
+    .default(opts.default ?? '')
+    .transform((value, ctx): string[] => {
+      const entries = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+      if (entries.length === 0 && opts.required !== undefined) {
+        ctx.addIssue({ code: 'custom', message: opts.required });
+        return z.NEVER;
+      }
+      // Each distinct problem once (a message that does not name its entry would repeat).
+      const problems = new Set(entries.map((e) => opts.check?.(e) ?? null));
+      problems.delete(null);
+      for (const message of problems) ctx.addIssue({ code: 'custom', message: message as string });
+      return entries;
+    });
+}
+
 /** Options of {@link intEnv}. */
 export interface IntEnvOptions {
   /** Smallest accepted value. @defaultValue `Number.MIN_SAFE_INTEGER` */
@@ -137,23 +174,11 @@ export function baseServiceEnv({ httpPort }: BaseServiceEnvOptions) {
      * carry the credentials (`nats://user:password@host:4222`, `nats://token@host:4222`) instead
      * of NATS_USER/NATS_PASSWORD/NATS_TOKEN; the list is then secret and never logged.
      */
-    NATS_URL: z
-      .string()
-      .default('nats://127.0.0.1:4222')
-      .transform((value, ctx): string[] => {
-        const urls = value
-          .split(',')
-          .map((u) => u.trim())
-          .filter((u) => u !== '');
-        if (urls.length === 0 || !urls.every((u) => urlWithProtocol(u, ['nats:', 'tls:']))) {
-          ctx.addIssue({
-            code: 'custom',
-            message: 'expected comma-separated nats:// or tls:// URLs',
-          });
-          return z.NEVER;
-        }
-        return urls;
-      }),
+    NATS_URL: listEnv({
+      default: 'nats://127.0.0.1:4222',
+      required: NATS_URL_FORMAT,
+      check: (url) => (urlWithProtocol(url, ['nats:', 'tls:']) ? null : NATS_URL_FORMAT),
+    }),
     /** Namespace of every subject, stream and bucket (`createNames`); `''` for none. */
     NATS_PREFIX: z.string().default('').refine(validNatsPrefix, {
       message: 'expected one lowercase token ([a-z0-9][a-z0-9_-]*) or empty',

@@ -11,6 +11,8 @@ export {
 export {
   baseServiceEnv,
   boolEnv,
+  listEnv,
+  type ListEnvOptions,
   formatConfigError,
   intEnv,
   requireTwilioCredentialPair,

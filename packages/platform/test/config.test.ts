@@ -10,6 +10,7 @@ import {
   boolEnv,
   formatConfigError,
   intEnv,
+  listEnv,
   parseConfig,
   port,
   redactConfig,
@@ -336,5 +337,36 @@ describe('config - helpers', () => {
 
   it('rejects a default outside the allowed range at construction', () => {
     expect(() => intEnv({ min: 1, max: 5, default: 6 })).toThrow(RangeError);
+  });
+});
+
+describe('config - listEnv', () => {
+  const schema = z.object({
+    HOSTS: listEnv({ check: (h) => (/^[a-z.]+$/.test(h) ? null : `"${h}" is not a host name`) }),
+    SERVERS: listEnv({ default: 'a', required: 'expected at least one server' }),
+  });
+
+  it('splits on commas, trims, drops empty entries, and takes the default when unset', () => {
+    expect(parseConfig(schema, { HOSTS: ' a.example , b.example,, ' })).toEqual({
+      HOSTS: ['a.example', 'b.example'],
+      SERVERS: ['a'],
+    });
+    expect(parseConfig(schema, {})).toEqual({ HOSTS: [], SERVERS: ['a'] });
+  });
+
+  it('names every bad entry, and refuses an empty list where one is required', () => {
+    let error: unknown;
+    try {
+      parseConfig(schema, { HOSTS: 'ok.example,Bad_1,bad 2', SERVERS: ' , ' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    // parseConfig adds the value it got to each message.
+    expect((error as ConfigError).issues).toEqual([
+      { variable: 'HOSTS', message: expect.stringMatching(/^"Bad_1" is not a host name/) },
+      { variable: 'HOSTS', message: expect.stringMatching(/^"bad 2" is not a host name/) },
+      { variable: 'SERVERS', message: expect.stringMatching(/^expected at least one server/) },
+    ]);
   });
 });

@@ -4,6 +4,7 @@ import {
   baseServiceEnv,
   boolEnv,
   intEnv,
+  listEnv,
   parseConfig,
   refuseDevStreamTokenSecret,
   streamTokenSecretEnv,
@@ -99,31 +100,19 @@ export const configSchema = baseServiceEnv({ httpPort: 3000 })
      * Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
      * `https://admin.example.com`. Unset: none; the dashboard is same-origin and needs none.
      */
-    CORS_ORIGINS: z
-      .string()
-      .optional()
-      .transform((v, ctx) => {
-        const origins = (v ?? '')
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s.length > 0);
-        for (const origin of origins) {
-          let parsed: URL | undefined;
-          try {
-            parsed = new URL(origin);
-          } catch {
-            parsed = undefined;
-          }
-          if (parsed === undefined || parsed.origin !== origin) {
-            ctx.addIssue({
-              code: 'custom',
-              message: `"${origin}" is not an origin: use scheme://host[:port], no path or trailing slash`,
-            });
-            return z.NEVER;
-          }
+    CORS_ORIGINS: listEnv({
+      check: (origin) => {
+        let parsed: URL | undefined;
+        try {
+          parsed = new URL(origin);
+        } catch {
+          parsed = undefined;
         }
-        return origins;
-      }),
+        return parsed?.origin === origin
+          ? null
+          : `"${origin}" is not an origin: use scheme://host[:port], no path or trailing slash`;
+      },
+    }),
     // [/edge]
   })
   .superRefine(refuseDevStreamTokenSecret);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { baseServiceEnv, boolEnv, intEnv, parseConfig } from '@app/platform';
+import { baseServiceEnv, boolEnv, intEnv, listEnv, parseConfig } from '@app/platform';
 
 import { parseAllowedHost } from './domain/destination-policy.js';
 
@@ -33,23 +33,16 @@ export const configSchema = baseServiceEnv({ httpPort: 3003 }).extend({
    * host names (`inventory.tools.svc.cluster.local`), subdomain wildcards
    * (`*.tools.svc.cluster.local`), IP addresses and CIDRs (`10.20.0.0/16`). Empty: none.
    */
-  HTTP_TOOL_ALLOWED_HOSTS: z
-    .string()
-    .default('')
-    .transform((value, ctx): string[] => {
-      const entries = value
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== '');
-      for (const entry of entries) {
-        try {
-          parseAllowedHost(entry);
-        } catch (err) {
-          ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        }
+  HTTP_TOOL_ALLOWED_HOSTS: listEnv({
+    check: (entry) => {
+      try {
+        parseAllowedHost(entry);
+        return null;
+      } catch (err) {
+        return (err as Error).message;
       }
-      return entries;
-    }),
+    },
+  }),
 });
 
 export type Config = z.output<typeof configSchema>;
