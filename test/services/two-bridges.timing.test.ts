@@ -171,7 +171,22 @@ describe('call-bridge - two processes share calls and survive the loss of one', 
         },
         // Under 40 s, the calls' pause: beyond it the first calls could end before the last.
         38_000,
-        async () => `owners: ${JSON.stringify(await owners.list())}\n${recentLogs()}`,
+        // What the simulated callers saw too: with every service quiet (warn level), a call
+        // that never reached a bridge shows where it stopped only here.
+        async () =>
+          `owners: ${JSON.stringify(await owners.list())}\n` +
+          placed
+            .map(
+              (c, i) =>
+                `call ${i} ${c.callSid}: ${c.recording.entries
+                  .slice(-6)
+                  .map(
+                    (e) => `${e.kind}${e.data ? ` ${JSON.stringify(e.data).slice(0, 160)}` : ''}`,
+                  )
+                  .join(' | ')}`,
+            )
+            .join('\n') +
+          `\n${recentLogs()}`,
       );
       const podOf = new Map(owned.map((o) => [o.callId, o.owner.pod]));
       expect([...new Set(podOf.values())].sort()).toEqual(['bridge-a', 'bridge-b']);
