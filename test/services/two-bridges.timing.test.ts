@@ -81,7 +81,10 @@ describe('call-bridge - two processes share calls and survive the loss of one', 
     [gatewayPort, bridgeA, bridgeB] = [await freePort(), await freePort(), await freePort()];
     balancer = await startTcpBalancer([bridgeA, bridgeB]);
     sims = await startSimulators({
-      pacing: 'fast',
+      // Real time: the calls' 40 s pause must last 40 s. 'fast' pacing (a frame every 2 ms) made
+      // it 4 s, so whole calls took 7 s and the test raced them to see all four live at once:
+      // in CI they had all ended before it looked.
+      pacing: 'realtime',
       voiceUrl: `http://127.0.0.1:${gatewayPort}/twilio/voice`,
       statusCallbackUrl: `http://127.0.0.1:${gatewayPort}/twilio/status`,
     });

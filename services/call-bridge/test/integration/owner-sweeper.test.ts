@@ -107,8 +107,9 @@ describe('call-bridge - bridge_lost sweeper', { timeout: 30_000 }, () => {
     const deps = { prisma, owners, js: jetstream(ns.nc), names: ns.names, log };
     // Two bridges sweeping at the same moment.
     const [a, b] = await Promise.all([sweepLostCalls(deps), sweepLostCalls(deps)]);
-    expect(a).toEqual([lost]);
-    expect(b).toEqual([lost]);
+    // Either sweep may find the call (the other may already see it ended, projected); between
+    // them they end it, and only once.
+    expect([...new Set([...a, ...b])]).toEqual([lost]);
     expect(await endedEventsOf(lost)).toBe(1);
 
     await vi.waitFor(
