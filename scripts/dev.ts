@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { createPrismaClient, migrate } from '@app/db';
+import { splitNatsUrlCredentials } from '@app/platform';
 import { SIM_DEFAULTS, startSimulators, type Simulators } from '@app/sim';
 
 import { DEMO_PHONE_NUMBER, seed } from '../prisma/seed.js';
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     throw err;
   }
   // A NATS_URL may carry `user:password@`: never printed.
-  const shownNatsUrl = nats.url.replace(/\/\/[^@/,]*@/g, '//');
+  const shownNatsUrl = splitNatsUrlCredentials(nats.url.split(',')).servers.join(',');
   say(
     nats.embedded ? `nats-server with JetStream on ${nats.url}` : `using NATS_URL ${shownNatsUrl}`,
   );

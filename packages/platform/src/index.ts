@@ -18,6 +18,7 @@ export {
   requireTwilioCredentialPair,
   twilioRestEnv,
   isSecretVariable,
+  splitNatsUrlCredentials,
   LOG_LEVELS,
   logLevelEnv,
   parseConfig,
